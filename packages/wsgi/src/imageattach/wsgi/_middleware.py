@@ -1,0 +1,209 @@
+"""The WSGI adapter: translate a request in, ask the core engine, translate the answer out.
+
+Every HTTP decision is :class:`imageattach.core.StaticFiles`'; this module only
+speaks PEP 3333.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Final
+
+from werkzeug.wsgi import wrap_file
+
+from imageattach.core import (
+    HOST_URL,
+    ConfigurationError,
+    HttpExposedFileSystemStore,
+    StaticFiles,
+    build_host_url,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["StaticServerMiddleware"]
+
+# The request headers the engine reads, by their WSGI environ keys.
+_ENVIRON_KEYS: Final = {
+    "if-match": "HTTP_IF_MATCH",
+    "if-none-match": "HTTP_IF_NONE_MATCH",
+    "if-modified-since": "HTTP_IF_MODIFIED_SINCE",
+    "if-unmodified-since": "HTTP_IF_UNMODIFIED_SINCE",
+}
+
+
+class _EnvironHeaders:
+    """Request headers read straight from the environ, without copying them."""
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self._environ = environ
+
+    def get(self, name: str, /) -> str | None:
+        key = _ENVIRON_KEYS.get(name) or "HTTP_" + name.upper().replace("-", "_")
+        value = self._environ.get(key)
+        return value if isinstance(value, str) else None
+
+
+def _request_path(environ: WSGIEnvironment) -> str:
+    """``PATH_INFO`` as text: PEP 3333 gives bytes as latin-1; URLs are UTF-8.
+
+    Bytes that are not UTF-8 become lone surrogates, which the engine refuses.
+    """
+    path: str = environ.get("PATH_INFO", "")
+    if path.isascii():
+        return path
+    try:
+        return path.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a server that already decoded UTF-8
+        return path
+
+
+class StaticServerMiddleware:
+    """WSGI middleware that serves the files of ``dir_path`` under ``url_path``.
+
+    Requests outside ``url_path`` go to ``app`` untouched.  Under it, GET and
+    HEAD are answered with the file (conditional requests, validators and the
+    rest of ``spec/SPEC.md``); no path can reach outside ``dir_path``.
+
+    :param app: the WSGI application to call for every other request.
+    :param url_path: the URL path to serve under, e.g. ``'/__images__'``.
+    :param dir_path: the directory to serve.
+    :param block_size: the size of the blocks a body is read in, when the
+        server has no ``wsgi.file_wrapper``.
+    :param cors: whether pages on any origin may load the files
+        (``Access-Control-Allow-Origin: *``).
+    :raises ConfigurationError: when ``dir_path`` exists and is not a directory,
+        or ``block_size`` is not a positive integer.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        url_path: str,
+        dir_path: str,
+        block_size: int = 8192,
+        cors: bool = False,
+    ) -> None:
+        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+            raise ConfigurationError(f"block_size must be a positive int, got {block_size!r}")
+        self.app = app
+        self.files = StaticFiles(dir_path or ".", url_path, cors=cors)
+        self.url_path = self.files.mount.rstrip("/") + "/"
+        self.dir_path = self.files.root
+        self.block_size = block_size
+        self.cors = self.files.cors
+
+    @classmethod
+    def for_store(
+        cls, store: HttpExposedFileSystemStore, app: WSGIApplication, *, cors: bool = False
+    ) -> StaticServerMiddleware:
+        """Serve ``store`` under its prefix and record each request's host URL for ``app``.
+
+        This is what :meth:`HttpExposedFileSystemStore.wsgi_middleware` returns.
+        """
+        return cls(_HostURLRecorder(store, app), "/" + store.prefix, store.path, cors=cors)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}({self.app!r}, {self.url_path!r}, {self.dir_path!r}, "
+            f"block_size={self.block_size!r}, cors={self.cors!r})"
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        response = self.files.decide(
+            environ.get("REQUEST_METHOD", "GET"),
+            _request_path(environ),
+            _EnvironHeaders(environ),
+        )
+        if response is None:
+            return self.app(environ, start_response)
+        body = response.body
+        try:
+            start_response(response.status_line, response.headers)
+        except BaseException:
+            response.close()
+            raise
+        if isinstance(body, bytes):
+            return [body] if body else []
+        # A full body (offset 0, to the end): the server's wsgi.file_wrapper can
+        # sendfile it; otherwise Werkzeug's FileWrapper reads it in blocks.  Both
+        # close the file when the server closes the iterable.
+        return wrap_file(environ, body.file, self.block_size)
+
+
+class _HostURLRecorder:
+    """Call ``app`` in a fresh context that holds this request's host URL (SPEC 7).
+
+    The context is entered for the call and for each step of the response
+    iterable, so URLs built lazily while the body is produced use the right
+    host too, and nothing of this request survives it.
+    """
+
+    def __init__(self, store: HttpExposedFileSystemStore, app: WSGIApplication) -> None:
+        self.store = store
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        context = contextvars.copy_context()
+        if self.store.host_url_getter is None:
+            host_url = build_host_url(
+                environ.get("wsgi.url_scheme", "http"),
+                _host(environ),
+                _script_name(environ),
+                self.store.trusted_hosts,
+            )
+            context.run(HOST_URL.set, host_url)
+        iterable = context.run(self.app, environ, start_response)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(iterable, file_wrapper):
+            return iterable  # a file response: keep it recognizable for sendfile
+        return _ContextIterable(iterable, context)
+
+
+def _host(environ: WSGIEnvironment) -> str | None:
+    host: str | None = environ.get("HTTP_HOST")
+    if host:
+        return host
+    name, port = environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
+    if not name:
+        return None
+    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+    return name if not port or port == default else f"{name}:{port}"
+
+
+def _script_name(environ: WSGIEnvironment) -> str:
+    script_name: str = environ.get("SCRIPT_NAME", "")
+    if script_name.isascii():
+        return script_name
+    try:
+        return script_name.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return ""
+
+
+class _ContextIterable:
+    """A response iterable whose iteration and ``close()`` run in ``context``."""
+
+    __slots__ = ("_context", "_iterable", "_iterator")
+
+    def __init__(self, iterable: Iterable[bytes], context: contextvars.Context) -> None:
+        self._iterable = iterable
+        self._context = context
+        self._iterator: Iterator[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._context.run(iter, self._iterable)
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        close = getattr(self._iterable, "close", None)
+        if close is not None:
+            self._context.run(close)
