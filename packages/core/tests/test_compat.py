@@ -9,10 +9,9 @@ import pytest
 
 
 def test_the_1_1_0_names() -> None:
+    from imageattach import core
     from sqlalchemy_imageattach.store import Store
     from sqlalchemy_imageattach.stores import fs
-
-    import imageattach.core as core
 
     assert Store is core.Store
     assert fs.HttpExposedFileSystemStore is core.HttpExposedFileSystemStore
@@ -29,9 +28,8 @@ def test_the_1_1_0_names() -> None:
 
 
 def test_static_server_middleware_resolves_lazily() -> None:
-    from sqlalchemy_imageattach.stores import fs
-
     from imageattach.wsgi import StaticServerMiddleware
+    from sqlalchemy_imageattach.stores import fs
 
     assert fs.StaticServerMiddleware is StaticServerMiddleware
 

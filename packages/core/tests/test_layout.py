@@ -11,7 +11,10 @@ from imageattach.core._layout import url_path
 @pytest.mark.parametrize(
     ("key", "segments"),
     [
-        (("comics.cover", 1234, 100, 200, "image/jpeg"), ("comics.cover", "234", "1", "1234.100x200.jpe")),
+        (
+            ("comics.cover", 1234, 100, 200, "image/jpeg"),
+            ("comics.cover", "234", "1", "1234.100x200.jpe"),
+        ),
         (("user", 0, 1, 1, "image/png"), ("user", "0", "0", "0.1x1.png")),
         (("user", 999, 5, 5, "image/gif"), ("user", "999", "0", "999.5x5.gif")),
         (("user", 1000, 5, 5, "image/gif"), ("user", "0", "1", "1000.5x5.gif")),
