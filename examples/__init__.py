@@ -1,0 +1,1 @@
+"""Runnable example applications of imageattach (not part of any distribution)."""
