@@ -43,9 +43,12 @@ class _EnvironHeaders:
         self._environ = environ
 
     def get(self, name: str, /) -> str | None:
-        key = _ENVIRON_KEYS.get(name) or "HTTP_" + name.upper().replace("-", "_")
+        try:
+            key = _ENVIRON_KEYS[name]
+        except KeyError:
+            key = "HTTP_" + name.upper().replace("-", "_")
         value = self._environ.get(key)
-        return value if isinstance(value, str) else None
+        return value if value is None or type(value) is str else None
 
 
 def _request_path(environ: WSGIEnvironment) -> str:
