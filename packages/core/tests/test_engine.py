@@ -161,6 +161,7 @@ def test_a_future_mtime_is_clamped(root: Path) -> None:
 @needs_proc
 def test_only_a_full_get_keeps_a_file_open(root: Path) -> None:
     files = StaticFiles(root, "/img")
+    files.decide("HEAD", "/img/a.png", NO_HEADERS)  # opens the root, kept for the engine's life
     before = open_fds()
     for method, headers in [
         ("HEAD", NO_HEADERS),
@@ -187,3 +188,116 @@ def test_many_distinct_missing_paths_leave_memory_flat(root: Path) -> None:
     finally:
         tracemalloc.stop()
     assert grown < 256 * 1024
+
+
+@needs_proc
+def test_the_root_descriptor_is_released_with_the_engine(root: Path) -> None:
+    import gc
+
+    def root_descriptors() -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                if os.readlink(f"/proc/self/fd/{fd}") == str(root.resolve()):
+                    found.append(fd)
+            except OSError:
+                pass
+        return found
+
+    assert root_descriptors() == []
+    files = StaticFiles(root, "/img")
+    files.decide("HEAD", "/img/a.png", NO_HEADERS)
+    if files._opener.uses_openat2:
+        assert len(root_descriptors()) == 1
+    del files
+    gc.collect()
+    assert root_descriptors() == []
+
+
+def test_a_replaced_root_is_noticed(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imageattach.core import _confined
+
+    monkeypatch.setattr(_confined, "_ROOT_RECHECK_SECONDS", 0.0)
+    files = StaticFiles(root, "/img")
+    assert files.decide("HEAD", "/img/a.png", NO_HEADERS).status == 200  # type: ignore[union-attr]
+    root.rename(tmp_path / "old-images")
+    root.mkdir()
+    (root / "b.png").write_bytes(b"new root")
+    response = files.decide("GET", "/img/b.png", NO_HEADERS)
+    assert response is not None
+    response.close()
+    assert response.status == 200
+    assert files.decide("GET", "/img/a.png", NO_HEADERS).status == 404  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="openat2 is Linux-only")
+def test_the_kernel_confines_opens_where_it_can(root: Path, tmp_path: Path) -> None:
+    from imageattach.core._confined import _OPENAT2
+
+    files = StaticFiles(root, "/img")
+    files.decide("HEAD", "/img/a.png", NO_HEADERS)
+    assert files._opener.uses_openat2 is (_OPENAT2 is not None and files._opener._kernel)
+    # An absolute symlink that stays inside the root is refused by RESOLVE_BENEATH
+    # but allowed by the rule: the by-name path must serve it.
+    (root / "abs.png").symlink_to(root / "a.png")
+    response = files.decide("GET", "/img/abs.png", NO_HEADERS)
+    assert response is not None
+    response.close()
+    assert response.status == 200
+    (root / "esc.png").symlink_to(tmp_path / "secret.txt")
+    assert files.decide("GET", "/img/esc.png", NO_HEADERS).status == 404  # type: ignore[union-attr]
+
+
+def test_without_openat2(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imageattach.core import _confined
+
+    monkeypatch.setattr(_confined, "_OPENAT2", None)
+    (root / "in.png").symlink_to("a.png")
+    (root / "out.png").symlink_to(tmp_path / "secret.txt")
+    files = StaticFiles(root, "/img")
+    assert not files._opener.uses_openat2
+    statuses = {}
+    for name in ["a.png", "in.png", "out.png", "../secret.txt"]:
+        response = files.decide("GET", "/img/" + name, NO_HEADERS)
+        assert response is not None
+        response.close()
+        statuses[name] = response.status
+    assert statuses == {"a.png": 200, "in.png": 200, "out.png": 404, "../secret.txt": 404}
+
+
+def test_the_cache_never_outlives_a_change(root: Path) -> None:
+    files = StaticFiles(root, "/img")
+    first = files.decide("GET", "/img/a.png", NO_HEADERS)
+    assert first is not None
+    first.close()
+    etag = dict(first.headers)["ETag"]
+    # same size, new content and time: a new ETag, also on the stat-only paths
+    (root / "a.png").write_bytes(b"png" * 100)
+    os.utime(root / "a.png", ns=(1_600_000_000_000_000_000,) * 2)
+    for method, headers in [("HEAD", NO_HEADERS), ("GET", {"if-none-match": etag})]:
+        response = files.decide(method, "/img/a.png", headers)
+        assert response is not None
+        response.close()
+        assert response.status == 200
+        assert dict(response.headers)["ETag"] != etag
+    os.remove(root / "a.png")
+    for method, headers in [("HEAD", NO_HEADERS), ("GET", {"if-none-match": "*"})]:
+        assert files.decide(method, "/img/a.png", headers).status == 404  # type: ignore[union-attr]
+
+
+def test_cache_size_is_bounded(root: Path) -> None:
+    for i in range(50):
+        (root / f"{i}.png").write_bytes(b"x")
+    files = StaticFiles(root, "/img", cache_size=10)
+    for i in range(50):
+        files.decide("HEAD", f"/img/{i}.png", NO_HEADERS)
+    assert len(files._entries) == 10
+    assert len(StaticFiles(root, "/img", cache_size=0)._entries) == 0
+
+
+@pytest.mark.parametrize("cache_size", [-1, 1.5, True, "10"])
+def test_bad_cache_size_fails_at_startup(root: Path, cache_size: object) -> None:
+    with pytest.raises(ConfigurationError, match="cache_size must be a non-negative int"):
+        StaticFiles(root, "/img", cache_size=cache_size)  # type: ignore[arg-type]

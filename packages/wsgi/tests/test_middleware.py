@@ -101,6 +101,7 @@ def test_uses_the_servers_file_wrapper(root: Path) -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc/self/fd")
 def test_a_client_that_goes_away_leaves_no_file_open(root: Path) -> None:
     app = StaticServerMiddleware(fallback, "/images", str(root), block_size=100)
+    app.files.decide("HEAD", "/images/a.png", {})  # the root's descriptor lives with the app
     before = set(os.listdir("/proc/self/fd"))
     environ = EnvironBuilder("/images/a.png").get_environ()
     environ.pop("wsgi.file_wrapper", None)
@@ -112,6 +113,7 @@ def test_a_client_that_goes_away_leaves_no_file_open(root: Path) -> None:
 
 def test_start_response_failing_closes_the_file(root: Path) -> None:
     app = StaticServerMiddleware(fallback, "/images", str(root))
+    app.files.decide("HEAD", "/images/a.png", {})  # the root's descriptor lives with the app
     before = set(os.listdir("/proc/self/fd")) if sys.platform.startswith("linux") else set()
 
     def start_response(*args: Any) -> None:

@@ -20,12 +20,10 @@ MAX_PATH_BYTES: Final = 1024
 # decoded with surrogateescape).  A character class is one fast scan.
 _BAD_CHARACTER: Final = re.compile(r"[\x00-\x1f\x7f\\:\ud800-\udfff]")
 # Windows device names, alone or before an extension, in any case.
-# Searched only when a cheap substring test finds a stem (most paths have none).
-_DEVICE: Final = re.compile(
-    r"(?:^|/)(?:con|prn|aux|nul|conin\$|conout\$|(?:com|lpt)[0-9\u00b9\u00b2\u00b3])(?:\.|/|$)",
-    re.IGNORECASE,
+_DEVICE_NAMES: Final = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{port}{digit}" for port in ("com", "lpt") for digit in "0123456789\u00b9\u00b2\u00b3"}
 )
-_DEVICE_STEMS: Final = ("con", "prn", "aux", "nul", "com", "lpt")
 # Segment lengths are counted by splitting: a pattern such as [^/]{256} would
 # backtrack quadratically over long segments.
 
@@ -55,8 +53,17 @@ def is_safe_path(path: str) -> bool:
     ):
         return False
     lowered = path.lower()
-    if any(stem in lowered for stem in _DEVICE_STEMS) and _DEVICE.search(path):
-        return False
+    if (
+        "con" in lowered
+        or "prn" in lowered
+        or "aux" in lowered
+        or "nul" in lowered
+        or "com" in lowered
+        or "lpt" in lowered
+    ):  # a device name is possible: compare each segment's stem (before any ".")
+        for segment in lowered.split("/"):
+            if segment.partition(".")[0] in _DEVICE_NAMES:
+                return False
     if path.isascii():
         if len(path) <= MAX_SEGMENT_BYTES:  # the common case: no segment can be too long
             return True

@@ -1,0 +1,224 @@
+"""Open a file below a root so that nothing outside the root can be opened (SPEC 2.3).
+
+On Linux 5.6 and newer the kernel does it: ``openat2()`` with ``RESOLVE_BENEATH``
+resolves the path relative to a descriptor of the root and fails with ``EXDEV``
+for any ``..``, absolute symlink or magic link that would leave it, in one
+system call and without a race.  Python has no binding for ``openat2``, so it is
+called through :mod:`ctypes`.
+
+Everywhere else, and for what ``RESOLVE_BENEATH`` refuses but the rule allows
+(an absolute symlink whose target is inside the root), the file is opened by
+name and the opened descriptor's real path is checked: ``/proc/self/fd`` on
+Linux, :func:`os.path.realpath` elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import platform
+import sys
+import time
+import weakref
+from typing import Final
+
+__all__ = ["OPEN_FLAGS", "ConfinedOpener"]
+
+OPEN_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    # A FIFO opened for reading blocks until a writer appears; with O_NONBLOCK the
+    # open returns at once and the caller's fstat refuses it (SPEC 2.4).  Reads of
+    # a regular file ignore the flag.
+    | getattr(os, "O_NONBLOCK", 0)
+)
+
+_FD_LINK_DIR: Final = "/proc/self/fd/" if sys.platform.startswith("linux") else None
+
+# openat2 is system call 437 on every architecture of the unified table; only
+# those listed here are trusted with a raw syscall number.
+_OPENAT2_MACHINES: Final = frozenset(
+    {
+        "x86_64",
+        "amd64",
+        "aarch64",
+        "arm64",
+        "i386",
+        "i686",
+        "armv7l",
+        "ppc64le",
+        "s390x",
+        "riscv64",
+    }
+)
+_SYS_OPENAT2: Final = 437
+_RESOLVE_NO_MAGICLINKS: Final = 0x02
+_RESOLVE_BENEATH: Final = 0x08
+# How long a descriptor of the root is trusted before a miss checks whether the
+# root directory was replaced (deleted and made again, or a symlink swapped).
+_ROOT_RECHECK_SECONDS: Final = 1.0
+
+
+def _load_openat2() -> tuple[object, object, int] | None:
+    """The ctypes pieces to call openat2, or ``None`` where it cannot be used."""
+    if not sys.platform.startswith("linux") or platform.machine() not in _OPENAT2_MACHINES:
+        return None
+    try:
+        import ctypes  # noqa: PLC0415 - only on Linux, only once
+    except ImportError:  # pragma: no cover - a Python built without ctypes
+        return None
+
+    class OpenHow(ctypes.Structure):
+        _fields_ = [
+            ("flags", ctypes.c_uint64),
+            ("mode", ctypes.c_uint64),
+            ("resolve", ctypes.c_uint64),
+        ]
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+    except (OSError, AttributeError):  # pragma: no cover - no libc symbol table
+        return None
+    syscall.restype = ctypes.c_long
+    syscall.argtypes = [
+        ctypes.c_long,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+    ]
+    how = OpenHow(OPEN_FLAGS, 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
+    return syscall, ctypes.pointer(how), ctypes.sizeof(how)
+
+
+_OPENAT2: Final = _load_openat2()
+
+
+def _get_errno() -> int:
+    import ctypes  # noqa: PLC0415 - already imported when this runs
+
+    return ctypes.get_errno()
+
+
+class ConfinedOpener:
+    """Open paths relative to ``real_root`` (an absolute, resolved directory path).
+
+    :meth:`open` returns a descriptor of a file inside the root, or raises
+    :exc:`OSError` (``FileNotFoundError`` for a missing file, ``PermissionError``
+    with ``EXDEV`` for one outside the root).
+    """
+
+    __slots__ = ("__weakref__", "_checked_at", "_kernel", "_prefix", "_root_fd", "_root_id")
+
+    def __init__(self, real_root: str) -> None:
+        self._prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+        self._kernel = _OPENAT2 is not None
+        self._root_fd = -1
+        self._root_id: tuple[int, int] | None = None
+        self._checked_at = 0.0
+
+    @property
+    def uses_openat2(self) -> bool:
+        """Whether the kernel confines the opens (Linux 5.6+, allowed by seccomp)."""
+        return self._kernel and self._root_fd >= 0
+
+    def open(self, rest: str, filename: str) -> int:
+        """Open ``rest`` (a safe relative path) whose full name is ``filename``."""
+        if self._kernel:
+            fd = self._open_beneath(rest)
+            if fd >= 0:
+                return fd
+            code = -fd
+            if code == errno.ENOENT and not self._root_is_stale():
+                raise FileNotFoundError(code, os.strerror(code), filename)
+            if code not in {errno.EXDEV, errno.ELOOP, errno.ENOENT, errno.EBADF}:
+                raise OSError(code, os.strerror(code), filename)
+            # EXDEV/ELOOP: a link the kernel will not follow beneath the root, which
+            # may still lead inside it (an absolute symlink); ENOENT/EBADF: the root
+            # was replaced.  Decide by name, below.
+        fd = os.open(filename, OPEN_FLAGS)
+        try:
+            inside = self._is_inside(fd, filename)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not inside:
+            os.close(fd)
+            raise PermissionError(errno.EXDEV, "outside the served directory", filename)
+        return fd
+
+    def _open_beneath(self, rest: str) -> int:
+        """openat2 below the root: a descriptor, or minus the errno."""
+        assert _OPENAT2 is not None
+        if self._root_fd < 0 and not self._open_root():
+            return -errno.ENOENT
+        syscall, how, size = _OPENAT2
+        fd: int = syscall(_SYS_OPENAT2, self._root_fd, os.fsencode(rest), how, size)  # type: ignore[operator]
+        if fd >= 0:
+            return fd
+        code = _get_errno()
+        if code in {errno.ENOSYS, errno.EPERM, errno.EINVAL, errno.E2BIG}:
+            # An old kernel, or a seccomp filter that forbids openat2: stop trying.
+            self._kernel = False
+            self._close_root()
+            return -errno.EXDEV
+        return -code
+
+    def _open_root(self) -> bool:
+        try:
+            fd = os.open(self._prefix, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+        except OSError:
+            self._checked_at = time.monotonic()
+            return False
+        st = os.fstat(fd)
+        self._root_fd = fd
+        self._root_id = (st.st_ino, st.st_dev)
+        self._checked_at = time.monotonic()
+        weakref.finalize(self, _close_quietly, fd)
+        return True
+
+    def _close_root(self) -> None:
+        if self._root_fd >= 0:
+            _close_quietly(self._root_fd)
+            self._root_fd = -1
+
+    def _root_is_stale(self) -> bool:
+        """After a miss: whether the root directory was replaced since we opened it.
+
+        Checked at most once a second, so misses stay one system call.
+        """
+        now = time.monotonic()
+        if now - self._checked_at < _ROOT_RECHECK_SECONDS:
+            return False
+        self._checked_at = now
+        try:
+            st = os.stat(self._prefix)
+        except OSError:
+            return False  # no root at all: the miss stands
+        if (st.st_ino, st.st_dev) == self._root_id:
+            return False
+        self._close_root()  # reopened by the next open
+        return True
+
+    def _is_inside(self, fd: int, filename: str) -> bool:
+        """Whether the open file lies inside the root once every link is resolved."""
+        real = None
+        if _FD_LINK_DIR is not None:
+            try:
+                # The kernel's own name for what was opened: no race with a
+                # concurrent rename or symlink swap.
+                real = os.readlink(_FD_LINK_DIR + str(fd))
+            except OSError:
+                real = None
+        if real is None:
+            real = os.path.realpath(filename)
+        return real.startswith(self._prefix)
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
