@@ -82,3 +82,27 @@ def test_every_valid_key_maps_to_four_segments_inside_the_store(
     # what the server can serve is exactly what it will refuse to escape from
     if is_safe_path(object_type):
         assert is_safe_path("/".join(segments))
+
+
+@given(
+    object_type=st.one_of(st.text(max_size=12), st.sampled_from(["user", "comics.cover", "a b"])),
+    object_id=st.one_of(st.integers(min_value=-5, max_value=10**9), st.booleans(), st.floats()),
+    width=st.one_of(st.integers(min_value=-1, max_value=5000), st.booleans()),
+    height=st.integers(min_value=-1, max_value=5000),
+    mimetype=st.sampled_from(["image/jpeg", "IMAGE/PNG", "image/png; q=1", "text/html", ""]),
+)
+def test_the_fast_url_path_agrees_with_the_validating_one(
+    object_type: str, object_id: int, width: int, height: int, mimetype: str
+) -> None:
+    from imageattach.core._layout import key_url_path
+
+    try:
+        expected = url_path(image_path(object_type, object_id, width, height, mimetype))
+    except ValueError as error:
+        with pytest.raises(type(error)):
+            key_url_path(object_type, object_id, width, height, mimetype)
+        with pytest.raises(type(error)):  # also once the object type is known to be valid
+            key_url_path(object_type, object_id, width, height, mimetype)
+    else:
+        assert key_url_path(object_type, object_id, width, height, mimetype) == expected
+        assert key_url_path(object_type, object_id, width, height, mimetype) == expected

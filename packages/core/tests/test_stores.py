@@ -243,3 +243,24 @@ class TestHttpExposed:
         assert repr(store) == (
             "imageattach.core.HttpExposedFileSystemStore('userimages', 'images', None)"
         )
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        datetime(2017, 10, 10, 1, 2, 3, 456789),
+        datetime(2026, 1, 1),
+        datetime(1, 1, 1),
+        datetime(999, 12, 31, 23, 59, 59, 999999),
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+    ],
+)
+def test_the_cache_buster_is_strftime_exactly(created_at: datetime) -> None:
+    store = FileSystemStore("x", "http://a/")
+    url = store.locate(Image(created_at=created_at))
+    assert url.endswith("?_ts=" + created_at.strftime("%Y%m%d%H%M%S%f"))
+
+
+def test_locate_needs_a_datetime() -> None:
+    with pytest.raises(TypeError, match=r"image\.created_at must be a datetime, got None"):
+        FileSystemStore("x", "http://a/").locate(Image(created_at=None))  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from functools import cache
 from typing import IO, TYPE_CHECKING, Any
 
 from ._context import HOST_URL, RejectedHost, normalize_trusted_hosts
-from ._layout import Segments, image_path, url_path
+from ._layout import Segments, image_path, key_url_path
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class BaseFileSystemStore(Store):
             raise NotImplementedError(
                 f"{type(self).__name__} must have a base_url attribute or property"
             ) from None
-        return base_url + url_path(image_path(object_type, object_id, width, height, mimetype))
+        return base_url + key_url_path(object_type, object_id, width, height, mimetype)
 
 
 class FileSystemStore(BaseFileSystemStore):
