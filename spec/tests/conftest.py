@@ -1,0 +1,3 @@
+"""Tests of the imageattach-spec plugin itself."""
+
+pytest_plugins = ["pytester"]
