@@ -242,3 +242,54 @@ def test_urls_follow_each_requests_host(server: Address) -> None:
         assert body.decode() == f"http://{name}{IMAGE}?_ts=20261123120000000123"
         # and the URL really works
         assert fetch(server, re.sub(r"^http://[^/]+", "", body.decode()))[0] == 200
+
+
+def test_a_range_of_a_large_file(server: Address, site: Path) -> None:
+    big = next(iter(site.glob("*/store/big.png"))).read_bytes()
+    start, end = BIG - 1_000_017, BIG - 17
+    status, headers, body = fetch(
+        server, "/images/big.png", headers={"Range": f"bytes={start}-{end}"}
+    )
+    assert status == 206
+    assert headers["Content-Range"] == f"bytes {start}-{end}/{BIG}"
+    assert headers["Content-Length"] == str(end - start + 1) == str(len(body))
+    assert body == big[start : end + 1]
+
+
+def test_several_ranges(server: Address, site: Path) -> None:
+    big = next(iter(site.glob("*/store/big.png"))).read_bytes()
+    status, headers, body = fetch(
+        server, "/images/big.png", headers={"Range": "bytes=-10,0-9,100000-100009"}
+    )
+    assert status == 206
+    boundary = headers["Content-Type"].removeprefix("multipart/byteranges; boundary=")
+    assert re.fullmatch("[0-9a-f]{32}", boundary)
+    assert headers["Content-Length"] == str(len(body))
+    parts = body.split(f"--{boundary}".encode())
+    assert parts[0] == b""
+    assert parts[-1] == b"--\r\n"
+    expected = [(0, 9), (100000, 100009), (BIG - 10, BIG - 1)]
+    for part, (first, last) in zip(parts[1:-1], expected, strict=True):
+        head, _, data = part.partition(b"\r\n\r\n")
+        assert head.split(b"\r\n")[1:] == [
+            b"Content-Type: image/png",
+            f"Content-Range: bytes {first}-{last}/{BIG}".encode(),
+        ]
+        assert data == big[first : last + 1] + b"\r\n"
+
+
+def test_unsatisfiable_range(server: Address) -> None:
+    status, headers, body = fetch(server, IMAGE, headers={"Range": "bytes=999999-"})
+    assert status == 416
+    assert headers["Content-Range"] == "bytes */20002"
+    assert b"j" * 100 not in body
+
+
+def test_cache_headers_of_a_located_url(server: Address) -> None:
+    _, headers, _ = fetch(server, IMAGE)
+    assert headers["Cache-Control"] == "public, max-age=60"
+    assert headers["Accept-Ranges"] == "bytes"
+    _, headers, _ = fetch(server, IMAGE + "?_ts=20261123120000000123")
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    status, headers, _ = fetch(server, "/images/user/missing.jpe")
+    assert (status, headers["Cache-Control"]) == (404, "no-store")

@@ -7,9 +7,18 @@ translate :class:`StaticFiles` decisions to their protocols.
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from ._context import HOST_URL, build_host_url, current_host_url, host_url_context
 from ._dates import format_http_date, parse_http_date
-from ._engine import FileBody, Headers, Response, StaticFiles
+from ._engine import (
+    DEFAULT_CACHE_CONTROL,
+    VERSIONED_CACHE_CONTROL,
+    FileBody,
+    Headers,
+    Response,
+    StaticFiles,
+)
 from ._errors import (
     ConfigurationError,
     ImageAttachError,
@@ -20,11 +29,16 @@ from ._fs import BaseFileSystemStore, FileSystemStore, HttpExposedFileSystemStor
 from ._layout import image_path
 from ._media_types import guess_extension, guess_type
 from ._paths import is_safe_path
+from ._ranges import UNSATISFIABLE, ByteRange, parse_ranges
 from ._store import ImageLike, Store
 
 __all__ = [
+    "DEFAULT_CACHE_CONTROL",
     "HOST_URL",
+    "UNSATISFIABLE",
+    "VERSIONED_CACHE_CONTROL",
     "BaseFileSystemStore",
+    "ByteRange",
     "ConfigurationError",
     "FileBody",
     "FileSystemStore",
@@ -46,12 +60,13 @@ __all__ = [
     "image_path",
     "is_safe_path",
     "parse_http_date",
+    "parse_ranges",
 ]
 
 # Public classes and functions say where users import them from, in reprs,
 # tracebacks and error messages: imageattach.core.HttpExposedFileSystemStore.
 for _name in __all__:
     _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith(__name__ + "._"):
+    if isinstance(_obj, type | FunctionType) and _obj.__module__.startswith(__name__ + "._"):
         _obj.__module__ = __name__
-del _name, _obj
+del _name, _obj, FunctionType

@@ -10,6 +10,11 @@ Everywhere else, and for what ``RESOLVE_BENEATH`` refuses but the rule allows
 (an absolute symlink whose target is inside the root), the file is opened by
 name and the opened descriptor's real path is checked: ``/proc/self/fd`` on
 Linux, :func:`os.path.realpath` elsewhere.
+
+With ``follow_symlinks=False`` (SPEC 2.7) the kernel is also told to refuse
+every link (``RESOLVE_NO_SYMLINKS``), and the fallback asks that the real path
+be exactly the root followed by the requested path, which holds only when no
+component was a link.
 """
 
 from __future__ import annotations
@@ -56,14 +61,19 @@ _OPENAT2_MACHINES: Final = frozenset(
 )
 _SYS_OPENAT2: Final = 437
 _RESOLVE_NO_MAGICLINKS: Final = 0x02
+_RESOLVE_NO_SYMLINKS: Final = 0x04
 _RESOLVE_BENEATH: Final = 0x08
 # How long a descriptor of the root is trusted before a miss checks whether the
 # root directory was replaced (deleted and made again, or a symlink swapped).
 _ROOT_RECHECK_SECONDS: Final = 1.0
 
 
-def _load_openat2() -> tuple[object, object, int] | None:
-    """The ctypes pieces to call openat2, or ``None`` where it cannot be used."""
+def _load_openat2() -> tuple[object, object, object, int] | None:
+    """The ctypes pieces to call openat2, or ``None`` where it cannot be used.
+
+    A syscall function, then ``struct open_how`` pointers for following links
+    inside the root and for refusing every link, and the struct's size.
+    """
     if not sys.platform.startswith("linux") or platform.machine() not in _OPENAT2_MACHINES:
         return None
     try:
@@ -91,8 +101,11 @@ def _load_openat2() -> tuple[object, object, int] | None:
         ctypes.c_void_p,
         ctypes.c_size_t,
     ]
-    how = OpenHow(OPEN_FLAGS, 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
-    return syscall, ctypes.pointer(how), ctypes.sizeof(how)
+    beneath = OpenHow(OPEN_FLAGS, 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
+    no_links = OpenHow(
+        OPEN_FLAGS, 0, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS | _RESOLVE_NO_SYMLINKS
+    )
+    return syscall, ctypes.pointer(beneath), ctypes.pointer(no_links), ctypes.sizeof(beneath)
 
 
 _OPENAT2: Final = _load_openat2()
@@ -109,13 +122,23 @@ class ConfinedOpener:
 
     :meth:`open` returns a descriptor of a file inside the root, or raises
     :exc:`OSError` (``FileNotFoundError`` for a missing file, ``PermissionError``
-    with ``EXDEV`` for one outside the root).
+    with ``EXDEV`` for one outside the root or, with ``follow_symlinks=False``,
+    reached through a link).
     """
 
-    __slots__ = ("__weakref__", "_checked_at", "_kernel", "_prefix", "_root_fd", "_root_id")
+    __slots__ = (
+        "__weakref__",
+        "_checked_at",
+        "_follow",
+        "_kernel",
+        "_prefix",
+        "_root_fd",
+        "_root_id",
+    )
 
-    def __init__(self, real_root: str) -> None:
+    def __init__(self, real_root: str, *, follow_symlinks: bool = True) -> None:
         self._prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+        self._follow = follow_symlinks
         self._kernel = _OPENAT2 is not None
         self._root_fd = -1
         self._root_id: tuple[int, int] | None = None
@@ -135,6 +158,8 @@ class ConfinedOpener:
             code = -fd
             if code == errno.ENOENT and not self._root_is_stale():
                 raise FileNotFoundError(code, os.strerror(code), filename)
+            if not self._follow and code in {errno.ELOOP, errno.EXDEV}:
+                raise PermissionError(errno.EXDEV, "a symbolic link, refused", filename)
             if code not in {errno.EXDEV, errno.ELOOP, errno.ENOENT, errno.EBADF}:
                 raise OSError(code, os.strerror(code), filename)
             # EXDEV/ELOOP: a link the kernel will not follow beneath the root, which
@@ -151,12 +176,24 @@ class ConfinedOpener:
             raise PermissionError(errno.EXDEV, "outside the served directory", filename)
         return fd
 
+    def stat(self, rest: str, filename: str) -> os.stat_result:
+        """``stat`` the file ``rest`` names, to see whether it is still one already opened.
+
+        Relative to the root's descriptor where there is one (the directory the
+        opens resolve in, and a shorter lookup); with ``follow_symlinks=False``
+        a link is not followed, so a link put where a file was never matches it.
+        """
+        if self._root_fd >= 0:
+            return os.stat(rest, dir_fd=self._root_fd, follow_symlinks=self._follow)
+        return os.stat(filename, follow_symlinks=self._follow)
+
     def _open_beneath(self, rest: str) -> int:
         """openat2 below the root: a descriptor, or minus the errno."""
         assert _OPENAT2 is not None
         if self._root_fd < 0 and not self._open_root():
             return -errno.ENOENT
-        syscall, how, size = _OPENAT2
+        syscall, beneath, no_links, size = _OPENAT2
+        how = beneath if self._follow else no_links
         fd: int = syscall(_SYS_OPENAT2, self._root_fd, os.fsencode(rest), how, size)  # type: ignore[operator]
         if fd >= 0:
             return fd
@@ -216,6 +253,8 @@ class ConfinedOpener:
                 real = None
         if real is None:
             real = os.path.realpath(filename)
+        if not self._follow:
+            return real == filename  # any link on the way would have changed the name
         return real.startswith(self._prefix)
 
 

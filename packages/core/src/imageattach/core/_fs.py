@@ -243,13 +243,17 @@ class HttpExposedFileSystemStore(BaseFileSystemStore):
             f"see docs of {name} for more details"
         )
 
-    def wsgi_middleware(self, app: Any, cors: bool | None = None) -> StaticServerMiddleware:
+    def wsgi_middleware(
+        self, app: Any, cors: bool | None = None, **options: Any
+    ) -> StaticServerMiddleware:
         """Wrap the WSGI application ``app`` so that it serves this store's files.
 
         Requests under ``/<prefix>/`` are answered from the store; every other
         request goes to ``app``, with this request's host URL recorded for
-        :meth:`locate`.  ``cors`` overrides the store's own ``cors`` setting.
-        Needs the ``imageattach-wsgi`` package.
+        :meth:`locate`.  ``cors`` overrides the store's own ``cors`` setting;
+        ``options`` are those of :class:`imageattach.wsgi.StaticServerMiddleware`
+        (``cache_control``, ``versioned_cache_control``, ``follow_symlinks``,
+        ``svg_as_attachment``).  Needs the ``imageattach-wsgi`` package.
 
         :returns: a :class:`imageattach.wsgi.StaticServerMiddleware`.
         """
@@ -262,7 +266,7 @@ class HttpExposedFileSystemStore(BaseFileSystemStore):
             ) from error
         if cors is None:
             cors = self.cors
-        return StaticServerMiddleware.for_store(self, app, cors=cors)
+        return StaticServerMiddleware.for_store(self, app, cors=cors, **options)
 
     def __repr__(self) -> str:
         cls = type(self)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wsgi import wrap_file
 
 from imageattach.core import (
+    DEFAULT_CACHE_CONTROL,
     HOST_URL,
+    VERSIONED_CACHE_CONTROL,
     ConfigurationError,
+    FileBody,
     HttpExposedFileSystemStore,
     StaticFiles,
     build_host_url,
@@ -24,31 +27,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["StaticServerMiddleware"]
-
-# The request headers the engine reads, by their WSGI environ keys.
-_ENVIRON_KEYS: Final = {
-    "if-match": "HTTP_IF_MATCH",
-    "if-none-match": "HTTP_IF_NONE_MATCH",
-    "if-modified-since": "HTTP_IF_MODIFIED_SINCE",
-    "if-unmodified-since": "HTTP_IF_UNMODIFIED_SINCE",
-}
-
-
-class _EnvironHeaders:
-    """Request headers read straight from the environ, without copying them."""
-
-    __slots__ = ("_environ",)
-
-    def __init__(self, environ: WSGIEnvironment) -> None:
-        self._environ = environ
-
-    def get(self, name: str, /) -> str | None:
-        try:
-            key = _ENVIRON_KEYS[name]
-        except KeyError:
-            key = "HTTP_" + name.upper().replace("-", "_")
-        value = self._environ.get(key)
-        return value if value is None or type(value) is str else None
 
 
 def _request_path(environ: WSGIEnvironment) -> str:
@@ -69,16 +47,25 @@ class StaticServerMiddleware:
     """WSGI middleware that serves the files of ``dir_path`` under ``url_path``.
 
     Requests outside ``url_path`` go to ``app`` untouched.  Under it, GET and
-    HEAD are answered with the file (conditional requests, validators and the
-    rest of ``spec/SPEC.md``); no path can reach outside ``dir_path``.
+    HEAD are answered with the file (conditional requests, ranges, validators,
+    cache headers and the rest of ``spec/SPEC.md``); no path can reach outside
+    ``dir_path``.
 
     :param app: the WSGI application to call for every other request.
     :param url_path: the URL path to serve under, e.g. ``'/__images__'``.
     :param dir_path: the directory to serve.
     :param block_size: the size of the blocks a body is read in, when the
-        server has no ``wsgi.file_wrapper``.
+        server has no ``wsgi.file_wrapper`` or the body is a range.
     :param cors: whether pages on any origin may load the files
-        (``Access-Control-Allow-Origin: *``).
+        (``Access-Control-Allow-Origin: *``, and answers to preflights).
+    :param cache_control: the ``Cache-Control`` of file responses;
+        ``None`` sends none.
+    :param versioned_cache_control: the ``Cache-Control`` of file responses to
+        URLs made by ``locate()``, which carry the image's version (``?_ts=``).
+    :param follow_symlinks: when false, refuse every path through a symbolic
+        link; links out of ``dir_path`` are refused either way.
+    :param svg_as_attachment: make browsers download SVG files rather than
+        show them.
     :raises ConfigurationError: when ``dir_path`` exists and is not a directory,
         or ``block_size`` is not a positive integer.
     """
@@ -90,11 +77,25 @@ class StaticServerMiddleware:
         dir_path: str,
         block_size: int = 8192,
         cors: bool = False,
+        *,
+        cache_control: str | None = DEFAULT_CACHE_CONTROL,
+        versioned_cache_control: str | None = VERSIONED_CACHE_CONTROL,
+        follow_symlinks: bool = True,
+        svg_as_attachment: bool = False,
     ) -> None:
         if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
             raise ConfigurationError(f"block_size must be a positive int, got {block_size!r}")
         self.app = app
-        self.files = StaticFiles(dir_path or ".", url_path, cors=cors)
+        self.files = StaticFiles(
+            dir_path or ".",
+            url_path,
+            cors=cors,
+            cache_control=cache_control,
+            versioned_cache_control=versioned_cache_control,
+            follow_symlinks=follow_symlinks,
+            svg_as_attachment=svg_as_attachment,
+            header_keys="environ",
+        )
         self.url_path = self.files.mount.rstrip("/") + "/"
         self.dir_path = self.files.root
         self.block_size = block_size
@@ -102,13 +103,21 @@ class StaticServerMiddleware:
 
     @classmethod
     def for_store(
-        cls, store: HttpExposedFileSystemStore, app: WSGIApplication, *, cors: bool = False
+        cls,
+        store: HttpExposedFileSystemStore,
+        app: WSGIApplication,
+        *,
+        cors: bool = False,
+        **options: Any,
     ) -> StaticServerMiddleware:
         """Serve ``store`` under its prefix and record each request's host URL for ``app``.
 
-        This is what :meth:`HttpExposedFileSystemStore.wsgi_middleware` returns.
+        This is what :meth:`HttpExposedFileSystemStore.wsgi_middleware` returns;
+        ``options`` are the keyword-only options of the constructor.
         """
-        return cls(_HostURLRecorder(store, app), "/" + store.prefix, store.path, cors=cors)
+        return cls(
+            _HostURLRecorder(store, app), "/" + store.prefix, store.path, cors=cors, **options
+        )
 
     def __repr__(self) -> str:
         return (
@@ -120,7 +129,8 @@ class StaticServerMiddleware:
         response = self.files.decide(
             environ.get("REQUEST_METHOD", "GET"),
             _request_path(environ),
-            _EnvironHeaders(environ),
+            environ,  # the engine reads headers by environ key
+            environ.get("QUERY_STRING", ""),
         )
         if response is None:
             return self.app(environ, start_response)
@@ -132,10 +142,29 @@ class StaticServerMiddleware:
             raise
         if isinstance(body, bytes):
             return [body] if body else []
-        # A full body (offset 0, to the end): the server's wsgi.file_wrapper can
-        # sendfile it; otherwise Werkzeug's FileWrapper reads it in blocks.  Both
-        # close the file when the server closes the iterable.
-        return wrap_file(environ, body.file, self.block_size)
+        if body.whole:
+            # The whole file: the server's wsgi.file_wrapper can sendfile it;
+            # otherwise Werkzeug's FileWrapper reads it in blocks.  Both close the
+            # file when the server closes the iterable.
+            return wrap_file(environ, body.file, self.block_size)
+        return _RangeIterable(body, self.block_size)  # a range: read at its offsets
+
+
+class _RangeIterable:
+    """The body of a 206: read at its offsets in blocks; ``close()`` closes the file."""
+
+    __slots__ = ("_blocks", "_body")
+
+    def __init__(self, body: FileBody, block_size: int) -> None:
+        self._body = body
+        self._blocks = body.blocks(block_size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._blocks
+
+    def close(self) -> None:
+        self._blocks.close()
+        self._body.file.close()
 
 
 class _HostURLRecorder:
