@@ -42,10 +42,17 @@ class _ScopeHeaders:
 
 class ASGIStaticFiles:
     def __init__(
-        self, app: Any, url_path: str, dir_path: str, *, block_size: int = 8192, cors: bool = False
+        self,
+        app: Any,
+        url_path: str,
+        dir_path: str,
+        *,
+        block_size: int = 8192,
+        cors: bool = False,
+        **options: Any,
     ) -> None:
         self.app = app
-        self.files = StaticFiles(dir_path, url_path, cors=cors)
+        self.files = StaticFiles(dir_path, url_path, cors=cors, **options)
         self.block_size = block_size
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -53,7 +60,8 @@ class ASGIStaticFiles:
             await self.app(scope, receive, send)
             return
         path = unquote_to_bytes(scope["raw_path"]).decode("utf-8", "surrogateescape")
-        response = self.files.decide(scope["method"], path, _ScopeHeaders(scope))
+        query = scope["query_string"].decode("latin-1")
+        response = self.files.decide(scope["method"], path, _ScopeHeaders(scope), query)
         if response is None:
             await self.app(scope, receive, send)
             return
@@ -72,13 +80,7 @@ class ASGIStaticFiles:
             if isinstance(body, bytes):
                 await send({"type": "http.response.body", "body": body})
                 return
-            remaining = body.length
-            body.file.seek(body.offset)
-            while remaining > 0:
-                block = body.file.read(min(self.block_size, remaining))
-                if not block:
-                    break
-                remaining -= len(block)
+            for block in body.blocks(self.block_size):  # a slice, or a multipart's parts
                 await send({"type": "http.response.body", "body": block, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:

@@ -143,12 +143,12 @@ def test_suite_from_built_wheels(tmp_path: Path) -> None:
         env=env,
     )
     out = ran.stdout
-    assert "imageattach-spec: SPEC.md version 1" in out, out
-    assert "SPEC rules failed: 3.3, 4.5" in out, out
+    assert "imageattach-spec: SPEC.md version 2" in out, out
+    assert "SPEC rules failed: 2.3, 3.3, 4.5, 9.5, 9.6, 10.1, 10.3" in out, out
     # The failing assertion inside imageattach/spec/_serving.py was rewritten:
     assert "assert [] == ['\"" in out, out
     assert "[SPEC 3.3]" in out, out
     summary = out.strip().splitlines()[-1]
-    assert " 20 failed, " in summary, summary
+    assert " 70 failed, " in summary, summary
     assert " passed" in summary, summary
     assert " error" not in summary, summary

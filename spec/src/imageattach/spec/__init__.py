@@ -7,9 +7,9 @@ Subclass a suite in a test module and override its abstract fixture::
     class TestMyAdapter(ServingSuite):
         @pytest.fixture
         def make_server(self):
-            return MyMiddleware  # (app, url_path, dir_path, *, cors=False, block_size=...)
+            return MyMiddleware  # (app, url_path, dir_path, *, cors=False, **options)
 
-:class:`ServingSuite` checks SPEC §1-6 of a WSGI or ASGI image server,
+:class:`ServingSuite` checks SPEC §1-6, 9 and 10 of a WSGI or ASGI image server,
 :class:`HostURLSuite` §7 of a store's request middleware, and :class:`StoreSuite`
 §8 of any :class:`~imageattach.core.Store`.  Each test is marked
 ``@pytest.mark.spec_rule("2.3")`` and a failure says ``SPEC 2.3``.
@@ -40,13 +40,14 @@ from ._callers import (  # noqa: E402 - after the rewrite hook is told
 )
 from ._host_url import HostURLSuite, SpecImage  # noqa: E402
 from ._rules import RULES, SPEC_VERSION  # noqa: E402
-from ._serving import ServerFactory, ServingSuite, SpecClient  # noqa: E402
+from ._serving import SERVER_OPTIONS, ServerFactory, ServingSuite, SpecClient  # noqa: E402
 from ._store import StoreSuite  # noqa: E402
 from ._suite import SuiteDefinitionError  # noqa: E402
 from ._tree import SpecTree  # noqa: E402
 
 __all__ = [
     "RULES",
+    "SERVER_OPTIONS",
     "SPEC_VERSION",
     "AppError",
     "FileWrapper",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-__all__ = ["APPENDIX_A", "A_PNG_MTIME_NS", "SpecTree", "build_tree"]
+__all__ = ["APPENDIX_A", "A_PNG_MTIME_NS", "RANGE_DATA", "RANGE_SIZE", "SpecTree", "build_tree"]
 
 #: SPEC Appendix A: extension to media type.
 APPENDIX_A: Final = {
@@ -58,6 +58,10 @@ SVG: Final = (
 BIG_SIZE: Final = 200 * 1024
 LARGE_SIZE: Final = 16 * 1024 * 1024  # sparse: costs no disk, reads as zeros
 LONG_SEGMENT: Final = 200  # six of these make a rest longer than 1024 bytes
+#: range.png: bytes that never repeat at a short period, so a slice taken at the
+#: wrong offset never equals the right one (SPEC §9).
+RANGE_SIZE: Final = 10_000
+RANGE_DATA: Final = random.Random(9).randbytes(RANGE_SIZE)  # noqa: S311
 
 #: Baits: name (as bytes, relative to the root) to what the request must not get.
 _BAITS: Final[dict[str, bytes]] = {
@@ -176,6 +180,7 @@ def build_tree(base: Path) -> SpecTree:
     _write(root / "vec.svg", SVG)
     _write(root / "sub" / "b.png", b"b.png in sub")
     _write(root / "big.png", random.Random(8).randbytes(BIG_SIZE))  # noqa: S311
+    _write(root / "range.png", RANGE_DATA)
     with open(root / "large.png", "wb") as large:
         large.truncate(LARGE_SIZE)
     _write(root / "future.png", b"from the future")
@@ -196,6 +201,7 @@ def _make_links(tree: SpecTree) -> None:
     links = {
         "in.png": "a.png",
         "indir": "sub",
+        "sub/up.png": os.path.join("..", "a.png"),  # a link in a subdirectory, inside
         "sub/out.png": os.path.join("..", "..", "secret.png"),
         "out.png": str(base / "secret.png"),
         "outdir": str(base / "outside"),
