@@ -176,7 +176,7 @@ class ConfinedOpener:
             raise PermissionError(errno.EXDEV, "outside the served directory", filename)
         return fd
 
-    def stat(self, rest: str, filename: str) -> os.stat_result:
+    def stat(self, rest: str) -> os.stat_result:
         """``stat`` the file ``rest`` names, to see whether it is still one already opened.
 
         Relative to the root's descriptor where there is one (the directory the
@@ -185,7 +185,7 @@ class ConfinedOpener:
         """
         if self._root_fd >= 0:
             return os.stat(rest, dir_fd=self._root_fd, follow_symlinks=self._follow)
-        return os.stat(filename, follow_symlinks=self._follow)
+        return os.stat(self._prefix + rest, follow_symlinks=self._follow)
 
     def _open_beneath(self, rest: str) -> int:
         """openat2 below the root: a descriptor, or minus the errno."""
