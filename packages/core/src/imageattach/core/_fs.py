@@ -26,6 +26,7 @@ from ._layout import Segments, image_path, key_url_path
 from ._store import Store
 
 if TYPE_CHECKING:
+    import imageattach.asgi
     from imageattach.wsgi import StaticServerMiddleware
 
 __all__ = ["BaseFileSystemStore", "FileSystemStore", "HttpExposedFileSystemStore"]
@@ -267,6 +268,36 @@ class HttpExposedFileSystemStore(BaseFileSystemStore):
         if cors is None:
             cors = self.cors
         return StaticServerMiddleware.for_store(self, app, cors=cors, **options)
+
+    def asgi_middleware(
+        self, app: Any, cors: bool | None = None, **options: Any
+    ) -> imageattach.asgi.StaticServerMiddleware:
+        """Wrap the ASGI application ``app`` so that it serves this store's files.
+
+        The ASGI twin of :meth:`wsgi_middleware`: requests under ``/<prefix>/``
+        are answered from the store, without blocking the event loop; every
+        other request goes to ``app`` (ASGI 3, or ASGI 2), with this request's
+        host URL (its scheme, ``Host`` and ``root_path``) recorded for
+        :meth:`locate` while ``app`` handles it.  ``cors`` overrides the store's
+        own ``cors`` setting; ``options`` are those of
+        :class:`imageattach.asgi.StaticServerMiddleware` (``block_size``,
+        ``cache_control``, ``versioned_cache_control``, ``follow_symlinks``,
+        ``svg_as_attachment``).  Needs the ``imageattach-asgi`` package.
+
+        :returns: a :class:`imageattach.asgi.StaticServerMiddleware`.
+        """
+        try:
+            from imageattach.asgi import (  # noqa: PLC0415
+                StaticServerMiddleware as ASGIStaticServerMiddleware,
+            )
+        except ImportError as error:  # pragma: no cover - depends on what is installed
+            raise ImportError(
+                "HttpExposedFileSystemStore.asgi_middleware() needs the ASGI adapter: "
+                "pip install imageattach-asgi"
+            ) from error
+        if cors is None:
+            cors = self.cors
+        return ASGIStaticServerMiddleware.for_store(self, app, cors=cors, **options)
 
     def __repr__(self) -> str:
         cls = type(self)
