@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only serve|memory|urls|profile]``.
+"""``python -m benchmarks [--quick] [--only serve|memory|urls|asgi|e2e|profile]``.
 
 Prints a table (competitor, metric, value, ratio to ours, target, PASS/MISS) and writes it as
 JSON to ``benchmarks/results/``.  A MISS is reported, never raised: the exit status is 0 unless
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from benchmarks._common import (
     write_report,
 )
 
-SECTIONS = ("serve", "memory", "urls", "profile")
+SECTIONS = ("serve", "memory", "urls", "asgi", "e2e", "profile")
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,7 +43,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="SECTION",
         help=f"run only these sections ({', '.join(SECTIONS)}); repeat or comma-separate. "
-        "Default: serve, memory, urls, and profile unless --quick",
+        "Default: serve, memory, urls, asgi, e2e, and profile unless --quick",
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
@@ -57,6 +57,21 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-mb", type=int, help="size of the streamed file in MiB")
     parser.add_argument(
         "--profile-requests", type=int, help="small-file requests under cProfile (profile)"
+    )
+    parser.add_argument(
+        "--asgi-concurrency",
+        type=int,
+        default=32,
+        help="requests in flight at once in the asgi section's concurrent scenarios (32)",
+    )
+    parser.add_argument(
+        "--e2e-seconds", type=int, help="length of each timed wrk run, e2e (5; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--e2e-rounds", type=int, help="interleaved rounds of wrk runs, e2e (3; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--e2e-connections", type=int, default=32, help="wrk connections, e2e (32)"
     )
     args = parser.parse_args(argv)
     only: list[str] = []
@@ -87,7 +102,29 @@ def _settings(args: argparse.Namespace) -> Settings:
         url_batch_seconds=0.04 if quick else 0.25,
         url_rounds=rounds,
         profile_requests=args.profile_requests or (2_000 if quick else 20_000),
+        asgi_concurrency=max(1, args.asgi_concurrency),
+        asgi_batch_seconds=0.08 if quick else 0.4,
+        e2e_seconds=max(1, args.e2e_seconds or (1 if quick else 5)),
+        e2e_rounds=max(1, args.e2e_rounds or (1 if quick else 3)),
+        e2e_connections=max(1, args.e2e_connections),
+        e2e_warmup=not quick,
     )
+
+
+def _guarded(
+    name: str, settings: Settings, log: Callable[[str], None]
+) -> tuple[list[Row], dict[str, Any]]:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"benchmarks.{name}")
+        section_rows, section_extra = module.run(settings, log)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log(f"{name}: section failed: {error}")
+        row = Row(name, "all", "-", "throughput", "req/s", note=f"error: section failed: {error}")
+        return [row], {name: {"error": error}}
+    return section_rows, section_extra
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,6 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         section_rows, section_extra = urls.run(settings, legacy, log)
         rows += section_rows
         extra.update(section_extra)
+    for name in ("asgi", "e2e"):
+        if name in args.sections:
+            # These depend on packages and programs that may be missing or half-written: a
+            # failure is reported on a row, and the rest of the run goes on.
+            section_rows, section_extra = _guarded(name, settings, log)
+            rows += section_rows
+            extra.update(section_extra)
     profile_text = ""
     if "profile" in args.sections:
         from benchmarks import serve, urls

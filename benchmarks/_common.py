@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +27,9 @@ OURS = "ours"
 WERKZEUG = "werkzeug"
 WHITENOISE = "whitenoise"
 LEGACY = "1.1.0"
+STARLETTE = "starlette"
+STARLETTE_BARE = "starlette-bare"
+NGINX = "nginx"
 
 PASS = "PASS"
 MISS = "MISS"
@@ -54,6 +57,14 @@ class Settings:
     url_rounds: int
     # profile
     profile_requests: int
+    # asgi (in-process ASGI)
+    asgi_concurrency: int
+    asgi_batch_seconds: float  # aim: the slowest competitor's batch takes about this long
+    # e2e (servers on 127.0.0.1 under wrk)
+    e2e_seconds: int  # per wrk run
+    e2e_rounds: int
+    e2e_connections: int
+    e2e_warmup: bool  # one untimed wrk run per server and scenario first
 
 
 @dataclass
@@ -118,13 +129,32 @@ def interleaved_rounds(
     Each runner does one timed batch and returns its own figure (e.g. requests/s).  Rotation
     keeps any drift (thermal, page cache, allocator state) from always favouring one name.
     """
-    names = list(runners)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(rounds):
-        shift = r % len(names) if names else 0
-        for name in names[shift:] + names[:shift]:
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    for order in round_orders(list(runners), rounds):
+        for name in order:
             samples[name].append(runners[name]())
     return samples
+
+
+async def interleaved_rounds_async(
+    runners: dict[str, Callable[[], Awaitable[float]]],
+    rounds: int,
+) -> dict[str, list[float]]:
+    """:func:`interleaved_rounds` for runners that are coroutines, awaited on the running loop."""
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    for order in round_orders(list(runners), rounds):
+        for name in order:
+            samples[name].append(await runners[name]())
+    return samples
+
+
+def round_orders(names: list[str], rounds: int) -> list[list[str]]:
+    """The order of each round: round robin, rotated by one every round."""
+    orders = []
+    for r in range(rounds):
+        shift = r % len(names) if names else 0
+        orders.append(names[shift:] + names[:shift])
+    return orders
 
 
 def attempt(fn: Callable[[], T]) -> tuple[T | None, str]:
@@ -247,8 +277,13 @@ def environment() -> dict[str, Any]:
             for dist in (
                 "imageattach-core",
                 "imageattach-wsgi",
+                "imageattach-asgi",
                 "werkzeug",
                 "whitenoise",
+                "starlette",
+                "anyio",
+                "uvicorn",
+                "gunicorn",
                 "pillow",
             )
         },

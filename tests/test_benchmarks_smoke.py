@@ -27,7 +27,17 @@ def test_quick_run_on_a_tiny_store(tmp_path: Path) -> None:
     assert "targets:" in result.stdout
     report = json.loads((tmp_path / "results" / "latest-quick.json").read_text())
     rows = report["rows"]
-    assert {row["section"] for row in rows} >= {"serve", "memory", "urls"}
+    assert {row["section"] for row in rows} >= {"serve", "memory", "urls", "asgi", "e2e"}
+    # asgi and e2e are measured, or skipped with the reason on their rows (imageattach.asgi
+    # missing; wrk or nginx not on PATH), never failed
+    for section in ("asgi", "e2e"):
+        skipped = report[section].get("skipped")
+        section_rows = [row for row in rows if row["section"] == section]
+        if skipped:
+            assert all(skipped in row["note"] for row in section_rows)
+        else:
+            measured = [row for row in section_rows if row["value"]]
+            assert measured, section
     assert not [row for row in rows if str(row.get("note") or "").startswith("error:")]
     ours = [row for row in rows if row["competitor"] == "ours" and row["section"] == "serve"]
     assert ours
