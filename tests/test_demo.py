@@ -72,6 +72,7 @@ class Demo:
     process: subprocess.Popen[str]
     store: Path
     lines: queue.Queue[str | None]
+    adapter: str
     output: list[str] = field(default_factory=list)
     gallery_url: str = ""
 
@@ -90,12 +91,12 @@ class Demo:
 
 
 @contextmanager
-def run_demo(store: Path, log: Path) -> Iterator[Demo]:
+def run_demo(store: Path, log: Path, adapter: str) -> Iterator[Demo]:
     """Start the demo on a free port, wait for its printed URL, and always stop it."""
     lines: queue.Queue[str | None] = queue.Queue()
     # -W error: a warning in the demo is a bug of the demo, as it is in the tests.
     command = [sys.executable, "-W", "error", "-m", "examples.demo"]
-    command += ["--store", str(store), "--port", "0"]
+    command += ["--store", str(store), "--port", "0", "--adapter", adapter]
     with open(log, "w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
             command,
@@ -116,7 +117,7 @@ def run_demo(store: Path, log: Path) -> Iterator[Demo]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    demo = Demo(process, store, lines)
+    demo = Demo(process, store, lines, adapter)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not any(line.startswith("Serving") for line in demo.output):
@@ -143,10 +144,13 @@ def run_demo(store: Path, log: Path) -> Iterator[Demo]:
         stdout.close()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("demo")
-    with run_demo(tmp / "store", tmp / "stderr.log") as demo:
+@pytest.fixture(scope="module", params=["wsgi", "asgi", "pyramid"])
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Demo]:
+    """The demo on each adapter: every test below runs on all three."""
+    tmp = tmp_path_factory.mktemp(f"demo-{request.param}")
+    with run_demo(tmp / "store", tmp / "stderr.log", request.param) as demo:
         yield demo
 
 
@@ -159,6 +163,7 @@ def image_urls_in(page: str) -> list[str]:
 def test_prints_the_gallery_and_image_urls(demo: Demo) -> None:
     text = "".join(demo.output)
     assert "(generated)" in text  # a new store folder was filled
+    assert f"Adapter: imageattach.{demo.adapter}\n" in demo.output
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", demo.gallery_url)
     assert demo.port > 0
     assert len(demo.printed_urls) >= 3
@@ -281,7 +286,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, str]]:
 def test_a_second_run_reuses_the_store(demo: Demo, tmp_path: Path) -> None:
     before = _snapshot(demo.store)
     assert len(before) == 39  # 38 images and the manifest
-    with run_demo(demo.store, tmp_path / "stderr.log") as second:
+    with run_demo(demo.store, tmp_path / "stderr.log", demo.adapter) as second:
         assert "(reused)" in "".join(second.output)
         assert second.port != demo.port
         assert second.printed_urls == [
@@ -292,7 +297,7 @@ def test_a_second_run_reuses_the_store(demo: Demo, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no SIGINT for a child on Windows")
 def test_ctrl_c_stops_it(demo: Demo, tmp_path: Path) -> None:
-    with run_demo(demo.store, tmp_path / "stderr.log") as second:
+    with run_demo(demo.store, tmp_path / "stderr.log", demo.adapter) as second:
         assert fetch(second.gallery_url).status == 200
         second.process.send_signal(signal.SIGINT)
         assert second.process.wait(timeout=30) == 0

@@ -5,25 +5,22 @@
     hatch run demo:serve                       # http://127.0.0.1:8000/
     hatch run demo:serve --port 0              # any free port
     hatch run demo:serve --store /tmp/images   # another store folder
+    hatch run demo:serve --adapter asgi        # imageattach.asgi under uvicorn
+    hatch run demo:serve --adapter pyramid     # the imageattach.pyramid tween
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
-import wsgiref.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final
 
-from waitress.server import create_server
+from imageattach.core import HttpExposedFileSystemStore, host_url_context
 
-from imageattach.core import HttpExposedFileSystemStore
-
-from .app import make_app
+from .app import ADAPTERS, make_app, make_asgi_app, make_pyramid_app
 from .gallery import ensure_gallery
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
 
 HOST: Final = "127.0.0.1"
 SHOWN_URLS: Final = 5
@@ -47,31 +44,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=8000,
         help="the port to listen on; 0 picks a free one (default: 8000)",
     )
+    parser.add_argument(
+        "--adapter",
+        choices=ADAPTERS,
+        default=ADAPTERS[0],
+        help="serve through imageattach.wsgi (waitress), imageattach.asgi (uvicorn) "
+        "or imageattach.pyramid (waitress) (default: wsgi)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, got {args.port}")
     return args
-
-
-def get(app: WSGIApplication, path: str, host: str) -> bytes:
-    """Ask ``app`` for ``path`` as a browser on ``host`` would, without a socket."""
-    environ: dict[str, object] = {"PATH_INFO": path, "HTTP_HOST": host}
-    wsgiref.util.setup_testing_defaults(environ)
-    statuses: list[str] = []
-
-    def start_response(status: str, headers: object, exc_info: object = None) -> None:
-        statuses.append(status)
-
-    body = app(environ, start_response)  # type: ignore[arg-type]
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    if not statuses or not statuses[-1].startswith("200"):
-        raise RuntimeError(f"GET {path} answered {statuses[-1:]}: {data[:200]!r}")
-    return data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,17 +67,19 @@ def main(argv: list[str] | None = None) -> int:
         store_path, prefix="__images__", trusted_hosts=["127.0.0.1", "localhost"]
     )
     gallery = ensure_gallery(store, store_path)
-    app = make_app(store, gallery, str(store_path))
+    make = {"wsgi": make_app, "asgi": make_asgi_app, "pyramid": make_pyramid_app}[args.adapter]
+    app = make(store, gallery, str(store_path))
     try:
-        server = create_server(app, host=HOST, port=args.port, threads=8)
+        listener = socket.create_server((HOST, args.port))
     except OSError as error:
         print(f"cannot listen on {HOST}:{args.port}: {error}; try --port 0", file=sys.stderr)
         return 1
-    port = server.effective_port  # type: ignore[union-attr]
+    port = listener.getsockname()[1]
     host = f"{HOST}:{port}"
-    # The URLs are built per request, from its Host; ask the app for its list
-    # as a client of 127.0.0.1 would, before any real request arrives.
-    urls = get(app, "/urls.txt", host).decode().splitlines()
+    # The URLs are built per request, from its Host; these are the ones a client
+    # of 127.0.0.1 gets.
+    with host_url_context(f"http://{host}/"):
+        urls = [store.locate(image) for image in gallery.images]
 
     count = len(urls)
     what = "generated" if gallery.generated else "reused"
@@ -105,15 +90,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {url}")
     if count > SHOWN_URLS:
         print(f"  ... and {count - SHOWN_URLS} more")
+    print(f"Adapter: imageattach.{args.adapter}")
     try:
-        print("Serving with waitress; press Ctrl-C to stop.", flush=True)
-        server.run()  # until Ctrl-C: waitress catches it and returns
+        serve(app, args.adapter, listener)
     except KeyboardInterrupt:  # Ctrl-C before the loop started
         pass
     finally:
-        server.close()
+        listener.close()
     print("Stopped.")
     return 0
+
+
+def serve(app: Any, adapter: str, listener: socket.socket) -> None:
+    """Serve ``app`` on ``listener`` until Ctrl-C: uvicorn for ASGI, waitress for WSGI."""
+    if adapter == "asgi":
+        import uvicorn  # noqa: PLC0415 - only for this adapter
+
+        config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+        print("Serving with uvicorn; press Ctrl-C to stop.", flush=True)
+        uvicorn.Server(config).run(sockets=[listener])  # returns on Ctrl-C
+        return
+    from waitress.server import create_server  # noqa: PLC0415
+
+    server = create_server(app, sockets=[listener], threads=8)
+    try:
+        print("Serving with waitress; press Ctrl-C to stop.", flush=True)
+        server.run()  # until Ctrl-C: waitress catches it and returns
+    finally:
+        server.close()
 
 
 if __name__ == "__main__":

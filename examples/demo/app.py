@@ -1,18 +1,20 @@
-"""The demo's WSGI application: a gallery page and a list of image URLs.
+"""The demo's application, on each adapter: a gallery page and a list of image URLs.
 
 The application itself never serves an image.  It only asks the store for
-URLs (``store.locate(image)``), and ``store.wsgi_middleware(app)`` wrapped
-around it serves the files under ``/__images__/``.  The middleware also
-records each request's own host, so a page fetched from ``localhost:8000``
-links images on ``localhost:8000`` and one fetched from ``127.0.0.1:8000``
-links them on ``127.0.0.1:8000``.
+URLs (``store.locate(image)``), and the adapter around it serves the files
+under ``/__images__/``: ``store.wsgi_middleware(app)``,
+``store.asgi_middleware(app)``, or the Pyramid tween of
+``config.include("imageattach.pyramid")``.  The adapter also records each
+request's own host, so a page fetched from ``localhost:8000`` links images on
+``localhost:8000`` and one fetched from ``127.0.0.1:8000`` links them on
+``127.0.0.1:8000``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from html import escape
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from imageattach.core import HttpExposedFileSystemStore
 
@@ -21,7 +23,10 @@ from .gallery import DemoImage, Gallery
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["make_app"]
+__all__ = ["ADAPTERS", "make_app", "make_asgi_app", "make_pyramid_app"]
+
+#: The adapters the demo runs on, the first the default.
+ADAPTERS: Final = ("wsgi", "asgi", "pyramid")
 
 GRID_WIDTH: Final = 320  # the thumbnail shown in the grid; the other sizes are links
 
@@ -29,7 +34,36 @@ GRID_WIDTH: Final = 320  # the thumbnail shown in the grid; the other sizes are 
 def make_app(
     store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str
 ) -> WSGIApplication:
-    """The gallery application, wrapped by the store's middleware."""
+    """The gallery as a WSGI application, wrapped by the store's WSGI middleware."""
+    return store.wsgi_middleware(gallery_app(store, gallery, store_path))
+
+
+def make_asgi_app(store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str) -> Any:
+    """The gallery as an ASGI application, wrapped by the store's ASGI middleware.
+
+    The page itself is the WSGI one run by asgiref's ``WsgiToAsgi`` (in a thread,
+    with the request's context, so ``locate()`` sees the host the ASGI middleware
+    recorded); the images are served by ``imageattach.asgi``, never blocking the
+    event loop.
+    """
+    from asgiref.wsgi import WsgiToAsgi  # noqa: PLC0415 - only for this adapter
+
+    return store.asgi_middleware(WsgiToAsgi(gallery_app(store, gallery, store_path)))
+
+
+def make_pyramid_app(
+    store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str
+) -> WSGIApplication:
+    """The gallery as a Pyramid application: two views, and the imageattach tween."""
+    from ._pyramid import make_pyramid_app as make  # noqa: PLC0415 - imports Pyramid
+
+    return make(store, gallery, store_path)
+
+
+def gallery_app(
+    store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str
+) -> WSGIApplication:
+    """The bare gallery: the page and ``/urls.txt``; it serves no image itself."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -61,7 +95,7 @@ def make_app(
             start_response, "200 OK", body.encode(), method, [("Content-Type", content_type)]
         )
 
-    return store.wsgi_middleware(app)
+    return app
 
 
 def _respond(
