@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -170,6 +171,18 @@ def test_real_adapter_passes(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.OK
 
 
+NO_ETAG_TESTS = {
+    "test_etag_formula",
+    "test_etag_follows_the_file",
+    "test_304_headers",
+    "test_range_has_the_headers_of_the_200",
+    "test_multipart_has_the_headers_of_the_200",
+    "test_file_served_once_it_appears",
+    "test_file_replaced_after_served",
+    "test_file_replaced_by_a_link",
+}
+
+
 @pytest.mark.parametrize(
     ("name", "failed", "rules", "tests"),
     [
@@ -177,16 +190,7 @@ def test_real_adapter_passes(pytester: pytest.Pytester) -> None:
             "NoETag",
             70,
             "2.3, 3.3, 4.5, 9.5, 9.6, 10.1, 10.3",
-            {
-                "test_etag_formula",
-                "test_etag_follows_the_file",
-                "test_304_headers",
-                "test_range_has_the_headers_of_the_200",
-                "test_multipart_has_the_headers_of_the_200",
-                "test_file_served_once_it_appears",
-                "test_file_replaced_after_served",
-                "test_file_replaced_by_a_link",
-            },
+            NO_ETAG_TESTS,
         ),
         (
             "PostIsGet",
@@ -520,3 +524,262 @@ def test_broken_host_middleware_and_store_fail_their_rules(pytester: pytest.Pyte
         "test_untrusted_host_records_nothing",
         "test_replace_is_whole",
     }
+
+
+# -- the command line: --imageattach-adapter=MODULE:FACTORY, and no test module -------------
+
+FACTORIES = '''
+from imageattach.wsgi import StaticServerMiddleware
+
+NOT_CALLABLE = 42
+
+
+def no_etag(app, url_path, dir_path, **kwargs):
+    real = StaticServerMiddleware(app, url_path, dir_path, **kwargs)
+
+    def wrapped(environ, start_response):
+        def start(status, headers, exc_info=None):
+            kept = [(k, v) for k, v in headers if k != "ETag"]
+            return start_response(status, kept, exc_info)
+
+        return real(environ, start)
+
+    return wrapped
+
+
+def limited(
+    app,
+    url_path,
+    dir_path,
+    *,
+    cors=False,
+    cache_control="public, max-age=60",
+    versioned_cache_control="public, max-age=31536000, immutable",
+):
+    """No CORS, no block_size, no follow_symlinks, no svg_as_attachment."""
+    if cors:
+        raise TypeError("limited() has no CORS")
+    return StaticServerMiddleware(
+        app,
+        url_path,
+        dir_path,
+        cache_control=cache_control,
+        versioned_cache_control=versioned_cache_control,
+    )
+'''
+
+CLI_REAL = "--imageattach-adapter=imageattach.wsgi:StaticServerMiddleware"
+CLI_ID = re.compile(r"^(\S+?)::(\w+)::(test_\w+(?:\[.*\])?)$")
+
+
+def collected(result: pytest.RunResult) -> dict[tuple[str, str], set[str]]:
+    """The ids of ``--collect-only -q``, grouped by (module, class)."""
+    tests: dict[tuple[str, str], set[str]] = {}
+    for line in result.outlines:
+        if m := CLI_ID.match(line):
+            tests.setdefault((m.group(1), m.group(2)), set()).add(m.group(3))
+    return tests
+
+
+def test_adapter_option_collects_what_a_subclass_would(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_guard=GUARDED)
+    result = pytester.runpytest_subprocess(*ARGS, "--collect-only", "-q", CLI_REAL)
+    tests = collected(result)
+    assert set(tests) == {
+        ("test_guard.py", "TestGuarded"),
+        ("imageattach.wsgi:StaticServerMiddleware", "ServingSuite"),
+    }
+    by_subclass = tests["test_guard.py", "TestGuarded"]
+    assert len(by_subclass) > 2000
+    assert tests["imageattach.wsgi:StaticServerMiddleware", "ServingSuite"] == by_subclass
+
+
+def test_without_the_option_nothing_is_added(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mine="def test_mine():\n    pass\n")
+    result = pytester.runpytest_subprocess(*ARGS, "--collect-only", "-q")
+    assert [line for line in result.outlines if "::" in line] == ["test_mine.py::test_mine"]
+
+
+def test_adapter_option_runs_the_suite(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(*ARGS, "--tb=short", CLI_REAL)
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) > 2000
+    assert set(outcomes) <= {"passed", "skipped"}, outcomes
+    result.stdout.fnmatch_lines(["imageattach-spec: SPEC.md version 2"])
+    result.stdout.no_fnmatch_line("*SPEC rules failed*")
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_adapter_option_names_the_rules_broken(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(adapters=FACTORIES)
+    result = pytester.runpytest_subprocess(
+        *ARGS, "--tb=no", "--imageattach-adapter=adapters:no_etag"
+    )
+    outcomes = result.parseoutcomes()
+    # The same failures as the subclass that drops ETag, named after the option.
+    assert outcomes["failed"] == 70, outcomes
+    assert "errors" not in outcomes
+    assert failed_tests(result) == set()  # no Test* class: the ids are the option's
+    names = {
+        m.group(1)
+        for line in result.outlines
+        if (m := re.match(r"^FAILED adapters:no_etag::ServingSuite::(test_\w+)", line))
+    }
+    assert names == NO_ETAG_TESTS
+    result.stdout.fnmatch_lines(["SPEC rules failed: 2.3, 3.3, 4.5, 9.5, 9.6, 10.1, 10.3"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_capabilities_skip_with_their_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(adapters=FACTORIES)
+    result = pytester.runpytest_subprocess(
+        *ARGS,
+        "--tb=short",
+        "-rs",
+        "--imageattach-adapter=adapters:limited",
+        "--imageattach-no-cors",
+        "--imageattach-no-block-size",
+        "--imageattach-supported-options=cache_control, versioned_cache_control",
+    )
+    outcomes = result.parseoutcomes()
+    assert set(outcomes) == {"passed", "skipped"}, outcomes
+    for reason in (
+        "ServingSuite.supports_cors is False",
+        "ServingSuite.supports_block_size is False",
+        "ServingSuite.supported_options lacks follow_symlinks",
+        "ServingSuite.supported_options lacks svg_as_attachment",
+    ):
+        result.stdout.fnmatch_lines([f"SKIPPED * {reason}"])
+    # Without the options the same factory is asked for what it lacks, and fails.
+    result = pytester.runpytest_subprocess(
+        *ARGS, "--tb=line", "--imageattach-adapter=adapters:limited", "-k", "test_body_in_blocks"
+    )
+    result.stdout.fnmatch_lines(["*TypeError: limited() got an unexpected keyword*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_protocol_option_runs_the_suite_over_asgi(pytester: pytest.Pytester) -> None:
+    # The reference ASGI server of test_conformance.py, as a user's module.
+    source = (Path(__file__).parent / "test_conformance.py").read_text(encoding="utf-8")
+    pytester.makepyfile(asgi_adapter=source)
+    option = "--imageattach-adapter=asgi_adapter:ASGIStaticFiles"
+    result = pytester.runpytest_subprocess(
+        *ARGS, "--tb=short", option, "--imageattach-protocol=asgi"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) > 1000
+    assert set(outcomes) <= {"passed", "skipped"}, outcomes
+    ids = pytester.runpytest_subprocess(
+        *ARGS, "--collect-only", "-q", option, "--imageattach-protocol=asgi"
+    )
+    [tests] = collected(ids).values()
+    assert all("[asgi" in test for test in tests if "[" in test)
+    # Spoken to over WSGI (the default), the same ASGI application fails.
+    result = pytester.runpytest_subprocess(*ARGS, "--tb=no", option, "-k", "test_one_range")
+    assert result.parseoutcomes()["failed"] > 0
+
+
+def test_expected_failure_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(adapters=FACTORIES)
+    reason = "--imageattach-expected-failure=test_etag_formula=our ETags are content hashes"
+    select = ("-k", "test_etag_formula")
+    result = pytester.runpytest_subprocess(
+        *ARGS, "-rx", "--imageattach-adapter=adapters:no_etag", reason, *select
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes["xfailed"] == 10, outcomes
+    assert "failed" not in outcomes
+    result.stdout.fnmatch_lines(["XFAIL *test_etag_formula* - our ETags are content hashes"])
+    # Strict: an adapter that passes the test is told so.
+    result = pytester.runpytest_subprocess(*ARGS, "-rf", CLI_REAL, reason, *select)
+    assert result.parseoutcomes()["failed"] == 10
+    result.stdout.fnmatch_lines(["[[]XPASS(strict)[]] our ETags are content hashes"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--imageattach-adapter=no_such_module:factory"],
+            "--imageattach-adapter=no_such_module:factory: cannot import module "
+            "'no_such_module': ModuleNotFoundError: *(is its folder on sys.path?*",
+        ),
+        (
+            ["--imageattach-adapter=exploding:factory"],
+            "--imageattach-adapter=exploding:factory: cannot import module 'exploding': "
+            "RuntimeError: boom",
+        ),
+        (
+            ["--imageattach-adapter=adapters:nope"],
+            "--imageattach-adapter=adapters:nope: module 'adapters' has no attribute 'nope'",
+        ),
+        (
+            ["--imageattach-adapter=adapters:NOT_CALLABLE"],
+            "--imageattach-adapter=adapters:NOT_CALLABLE: 'NOT_CALLABLE' must be a callable "
+            "factory, got 42",
+        ),
+        (
+            ["--imageattach-adapter=adapters"],
+            "--imageattach-adapter must be MODULE:FACTORY, * got 'adapters'",
+        ),
+        (
+            ["--imageattach-adapter=adapters/no_etag.py"],
+            "--imageattach-adapter must be MODULE:FACTORY, * got 'adapters/no_etag.py'",
+        ),
+        (
+            ["--imageattach-adapter=adapters:no_etag", "--imageattach-supported-options=cors"],
+            "--imageattach-supported-options=cors: unknown option 'cors'; expected *",
+        ),
+        (
+            ["--imageattach-adapter=adapters:no_etag", "--imageattach-protocol=http"],
+            "*argument --imageattach-protocol: invalid choice: 'http' (choose from *",
+        ),
+        (
+            ["--imageattach-adapter=adapters:no_etag", "--imageattach-expected-failure=x"],
+            "--imageattach-expected-failure must be TEST=REASON, * got 'x'",
+        ),
+        (
+            [
+                "--imageattach-adapter=adapters:no_etag",
+                "--imageattach-expected-failure=test_no_such_rule=typo",
+            ],
+            "--imageattach-expected-failure: ServingSuite.expected_failures names "
+            "'test_no_such_rule', which is not a test of ServingSuite",
+        ),
+        (
+            ["--imageattach-protocol=asgi", "--imageattach-no-cors"],
+            "--imageattach-protocol, --imageattach-no-cors need "
+            "--imageattach-adapter=MODULE:FACTORY",
+        ),
+        (
+            ["--imageattach-expected-failure=test_etag_formula=why"],
+            "--imageattach-expected-failure needs --imageattach-adapter=MODULE:FACTORY",
+        ),
+    ],
+    ids=[
+        "no-module",
+        "module-raises",
+        "no-attribute",
+        "not-callable",
+        "no-colon",
+        "a-path",
+        "unknown-option",
+        "unknown-protocol",
+        "failure-without-reason",
+        "failure-of-no-test",
+        "without-adapter",
+        "failure-without-adapter",
+    ],
+)
+def test_bad_option_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile(
+        adapters=FACTORIES,
+        exploding='raise RuntimeError("boom")\n',
+        test_mine="def test_mine():\n    pass\n",
+    )
+    result = pytester.runpytest_subprocess(*ARGS, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
+    result.stdout.no_fnmatch_line("*passed*")

@@ -4,6 +4,9 @@ It registers the ``spec_rule`` marker, names the SPEC version in the report
 header, and labels each failure of a suite test with its rule: ``SPEC 2.3: ...``
 beside the failure, in the short summary, in ``user_properties`` (JUnit XML), and
 in a closing list of the rules that failed.
+
+With ``--imageattach-adapter=MODULE:FACTORY`` it also collects the whole
+``ServingSuite`` against that factory, with no test module (see ``_cli``).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import pytest
 # not mark for assertion rewriting when installed from a wheel.
 pytest.register_assert_rewrite("imageattach.spec")
 
+from ._cli import adapter_plugin, add_options  # noqa: E402
 from ._rules import SPEC_VERSION, rule_title  # noqa: E402
 
 __all__ = [
+    "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_report_header",
@@ -28,7 +33,15 @@ __all__ = [
 _PROPERTY = "spec_rule"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # First: a bad --imageattach-* value stops the run before anything else.
+    suite = adapter_plugin(config)
+    if suite is not None:
+        config.pluginmanager.register(suite, "imageattach-spec-adapter")
     config.addinivalue_line(
         "markers",
         "spec_rule(rule_id, ...): the rule(s) of imageattach's SPEC.md a test checks, "
