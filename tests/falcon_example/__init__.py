@@ -1,0 +1,1 @@
+"""A worked example: an imageattach adapter for Falcon, and the suite run against it."""
