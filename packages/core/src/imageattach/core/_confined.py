@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import platform
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from typing import Final
 
 __all__ = ["OPEN_FLAGS", "ConfinedOpener"]
@@ -134,6 +136,7 @@ class ConfinedOpener:
         "_prefix",
         "_root_fd",
         "_root_id",
+        "stat",
     )
 
     def __init__(self, real_root: str, *, follow_symlinks: bool = True) -> None:
@@ -142,6 +145,12 @@ class ConfinedOpener:
         self._kernel = _OPENAT2 is not None
         self._root_fd = -1
         self._root_id: tuple[int, int] | None = None
+        #: ``stat(rest)``: stat the file ``rest`` names, to see whether it is still
+        #: one already opened; relative to the root's descriptor where there is one
+        #: (the directory opens resolve in, and a shorter lookup).  With
+        #: ``follow_symlinks=False`` a link is not followed, so a link put where a
+        #: file was never matches it.
+        self.stat: Callable[[str], os.stat_result] = self._stat_by_name
         self._checked_at = 0.0
 
     @property
@@ -176,16 +185,23 @@ class ConfinedOpener:
             raise PermissionError(errno.EXDEV, "outside the served directory", filename)
         return fd
 
-    def stat(self, rest: str) -> os.stat_result:
-        """``stat`` the file ``rest`` names, to see whether it is still one already opened.
+    def _stat_by_name(self, rest: str) -> os.stat_result:
+        return os.stat(self._prefix + rest, follow_symlinks=self._follow)
 
-        Relative to the root's descriptor where there is one (the directory the
-        opens resolve in, and a shorter lookup); with ``follow_symlinks=False``
-        a link is not followed, so a link put where a file was never matches it.
+    def _bind_stat(self) -> None:
+        """Point :attr:`stat` at the root's descriptor, or at names when there is none.
+
+        :attr:`stat` is the engine's per-request revalidation of a 304 or a HEAD,
+        so it is a C-level partial, not a method: a Python call is a tenth of a
+        304.  A racing request that still holds the previous binding can only see
+        a file that does not match what it remembers, and then opens it anew.
         """
         if self._root_fd >= 0:
-            return os.stat(rest, dir_fd=self._root_fd, follow_symlinks=self._follow)
-        return os.stat(self._prefix + rest, follow_symlinks=self._follow)
+            self.stat = functools.partial(
+                os.stat, dir_fd=self._root_fd, follow_symlinks=self._follow
+            )
+        else:
+            self.stat = self._stat_by_name
 
     def _open_beneath(self, rest: str) -> int:
         """openat2 below the root: a descriptor, or minus the errno."""
@@ -214,6 +230,7 @@ class ConfinedOpener:
         st = os.fstat(fd)
         self._root_fd = fd
         self._root_id = (st.st_ino, st.st_dev)
+        self._bind_stat()
         self._checked_at = time.monotonic()
         weakref.finalize(self, _close_quietly, fd)
         return True
@@ -222,6 +239,7 @@ class ConfinedOpener:
         if self._root_fd >= 0:
             _close_quietly(self._root_fd)
             self._root_fd = -1
+            self._bind_stat()
 
     def _root_is_stale(self) -> bool:
         """After a miss: whether the root directory was replaced since we opened it.
