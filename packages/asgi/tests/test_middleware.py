@@ -706,9 +706,9 @@ def test_repeated_header_fields_are_joined(root: Path) -> None:
 
 def test_the_header_names_are_the_engines() -> None:
     from imageattach.asgi._middleware import ENGINE_FIELDS
-    from imageattach.core._engine import _FIELDS  # a private name: this guards the copy
+    from imageattach.core import REQUEST_FIELDS
 
-    assert sorted(ENGINE_FIELDS.values()) == sorted(_FIELDS)
+    assert sorted(ENGINE_FIELDS.values()) == sorted(REQUEST_FIELDS)
     assert all(key == value.encode() for key, value in ENGINE_FIELDS.items())
 
 

@@ -43,6 +43,7 @@ from asgiref.compatibility import guarantee_single_callable
 from imageattach.core import (
     DEFAULT_CACHE_CONTROL,
     HOST_URL,
+    REQUEST_FIELDS,
     VERSIONED_CACHE_CONTROL,
     ConfigurationError,
     FileBody,
@@ -72,23 +73,10 @@ __all__ = ["StaticServerMiddleware"]
 
 _T = TypeVar("_T")
 
-#: The request header fields the engine reads (``imageattach.core``'s ``_FIELDS``),
-#: by the lower-case name ASGI gives them (ASGI HTTP spec: "Header names must be
-#: lowercased"), to the key the engine asks for.  Every other field is skipped
-#: without being decoded.
-ENGINE_FIELDS: Final = {
-    name.encode("ascii"): name
-    for name in (
-        "if-match",
-        "if-unmodified-since",
-        "if-none-match",
-        "if-modified-since",
-        "range",
-        "if-range",
-        "origin",
-        "access-control-request-method",
-    )
-}
+#: The request header fields the engine reads, by the lower-case name ASGI gives them
+#: (ASGI HTTP spec: "Header names must be lowercased"), to the key the engine asks
+#: for.  Every other field is skipped without being decoded.
+ENGINE_FIELDS: Final = {name.encode("ascii"): name for name in REQUEST_FIELDS}
 
 #: Response header names as ASGI wants them (lower-case bytes), encoded once.
 _NAMES: dict[str, bytes] = {}

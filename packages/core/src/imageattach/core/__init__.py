@@ -13,7 +13,9 @@ from ._context import HOST_URL, build_host_url, current_host_url, host_url_conte
 from ._dates import format_http_date, parse_http_date
 from ._engine import (
     DEFAULT_CACHE_CONTROL,
+    REQUEST_FIELDS,
     VERSIONED_CACHE_CONTROL,
+    BlockIterable,
     FileBody,
     Headers,
     Response,
@@ -35,9 +37,11 @@ from ._store import ImageLike, Store
 __all__ = [
     "DEFAULT_CACHE_CONTROL",
     "HOST_URL",
+    "REQUEST_FIELDS",
     "UNSATISFIABLE",
     "VERSIONED_CACHE_CONTROL",
     "BaseFileSystemStore",
+    "BlockIterable",
     "ByteRange",
     "ConfigurationError",
     "FileBody",

@@ -36,7 +36,9 @@ from ._ranges import UNSATISFIABLE, ByteRange, parse_ranges
 
 __all__ = [
     "DEFAULT_CACHE_CONTROL",
+    "REQUEST_FIELDS",
     "VERSIONED_CACHE_CONTROL",
+    "BlockIterable",
     "FileBody",
     "Headers",
     "Response",
@@ -116,6 +118,29 @@ def _read_slice(file: io.FileIO, offset: int, length: int, block_size: int) -> I
 
 
 _pread = getattr(os, "pread", None)
+
+
+class BlockIterable:
+    """A :class:`FileBody` as an iterable of blocks whose ``close()`` closes the file.
+
+    The shape of a WSGI response iterable (PEP 3333), for bodies that must be
+    read at their offsets: ranges and ``multipart/byteranges``.
+    """
+
+    __slots__ = ("_blocks", "_body")
+
+    def __init__(self, body: FileBody, block_size: int) -> None:
+        self._body = body
+        self._blocks = body.blocks(block_size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._blocks
+
+    def close(self) -> None:
+        self._blocks.close()
+        self._body.file.close()
+
+
 _SLASH_IS_SEP: Final = os.sep == "/"
 
 
@@ -187,8 +212,9 @@ _ERROR_BODIES: Final = {
     416: b"Range Not Satisfiable\n",
 }
 
-#: The request headers the engine reads, by field name.
-_FIELDS: Final = (
+#: The request header fields the engine reads, by lower-case name: an adapter that
+#: must gather headers itself (ASGI) needs only these.
+REQUEST_FIELDS: Final = (
     "if-match",
     "if-unmodified-since",
     "if-none-match",
@@ -198,6 +224,7 @@ _FIELDS: Final = (
     "origin",
     "access-control-request-method",
 )
+_FIELDS: Final = REQUEST_FIELDS
 _ENVIRON_KEYS: Final = tuple("HTTP_" + name.upper().replace("-", "_") for name in _FIELDS)
 
 

@@ -9,7 +9,7 @@ they made.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from pyramid.response import Response as PyramidResponse
@@ -17,7 +17,7 @@ from pyramid.tweens import EXCVIEW
 
 from imageattach.core import (
     HOST_URL,
-    FileBody,
+    BlockIterable,
     HttpExposedFileSystemStore,
     Response,
     build_host_url,
@@ -158,7 +158,7 @@ def _pyramid_response(response: Response, environ: dict[str, Any], block_size: i
                 # the file when it closes the iterable.
                 app_iter = file_wrapper(body.file, block_size)
             else:  # a range, several, or no file_wrapper: read at the offsets
-                app_iter = _FileIterable(body, block_size)
+                app_iter = BlockIterable(body, block_size)
         return PyramidResponse(
             status=response.status_line,
             headerlist=response.headers,
@@ -168,23 +168,6 @@ def _pyramid_response(response: Response, environ: dict[str, Any], block_size: i
     except BaseException:
         response.close()
         raise
-
-
-class _FileIterable:
-    """A file body read in blocks at its offsets; ``close()`` closes the file (SPEC 6.2)."""
-
-    __slots__ = ("_blocks", "_body")
-
-    def __init__(self, body: FileBody, block_size: int) -> None:
-        self._body = body
-        self._blocks = body.blocks(block_size)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._blocks
-
-    def close(self) -> None:
-        self._blocks.close()
-        self._body.file.close()
 
 
 def _request_path(path: str) -> str:

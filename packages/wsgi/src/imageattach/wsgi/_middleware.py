@@ -17,8 +17,8 @@ from imageattach.core import (
     DEFAULT_CACHE_CONTROL,
     HOST_URL,
     VERSIONED_CACHE_CONTROL,
+    BlockIterable,
     ConfigurationError,
-    FileBody,
     HttpExposedFileSystemStore,
     StaticFiles,
     build_host_url,
@@ -153,24 +153,7 @@ class StaticServerMiddleware:
             # otherwise Werkzeug's FileWrapper reads it in blocks.  Both close the
             # file when the server closes the iterable.
             return wrap_file(environ, body.file, self.block_size)
-        return _RangeIterable(body, self.block_size)  # a range: read at its offsets
-
-
-class _RangeIterable:
-    """The body of a 206: read at its offsets in blocks; ``close()`` closes the file."""
-
-    __slots__ = ("_blocks", "_body")
-
-    def __init__(self, body: FileBody, block_size: int) -> None:
-        self._body = body
-        self._blocks = body.blocks(block_size)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._blocks
-
-    def close(self) -> None:
-        self._blocks.close()
-        self._body.file.close()
+        return BlockIterable(body, self.block_size)  # a range: read at its offsets
 
 
 class _HostURLRecorder:
