@@ -164,6 +164,12 @@ def test_prints_the_gallery_and_image_urls(demo: Demo) -> None:
     text = "".join(demo.output)
     assert "(generated)" in text  # a new store folder was filled
     assert f"Adapter: imageattach.{demo.adapter}\n" in demo.output
+    served_by = {
+        "wsgi": "store.wsgi_middleware(app)",
+        "asgi": "store.asgi_middleware(app)",
+        "pyramid": "the imageattach.pyramid tween",
+    }[demo.adapter]
+    assert f"<code>{served_by}</code>" in fetch(demo.gallery_url).body.decode()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", demo.gallery_url)
     assert demo.port > 0
     assert len(demo.printed_urls) >= 3

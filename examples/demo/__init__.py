@@ -7,5 +7,6 @@ the URL it prints.  It shows the main job of the library on its defaults:
   an :class:`~imageattach.core.HttpExposedFileSystemStore` through the store API
   (``store.store()`` and ``store.put_file()``);
 - :mod:`examples.demo.app` is a plain WSGI app whose pages link the images with
-  ``store.locate()``, wrapped by ``store.wsgi_middleware()``, which serves them.
+  ``store.locate()``, wrapped by ``store.wsgi_middleware()`` (or ``asgi_middleware()``, or
+  the Pyramid tween), which serves them.
 """

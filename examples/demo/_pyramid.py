@@ -39,7 +39,9 @@ def make_pyramid_app(
                 body = "".join(store.locate(image) + "\n" for image in gallery.images)
                 content_type = "text/plain"
             else:
-                body = render_page(store, gallery, store_path, request.host)
+                body = render_page(
+                    store, gallery, store_path, request.host, "the imageattach.pyramid tween"
+                )
                 content_type = "text/html"
         except RuntimeError as error:  # an untrusted Host: locate() builds no URL on it
             message = f"This demo answers to 127.0.0.1 and localhost only.\n\n{error}\n"

@@ -35,7 +35,9 @@ def make_app(
     store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str
 ) -> WSGIApplication:
     """The gallery as a WSGI application, wrapped by the store's WSGI middleware."""
-    return store.wsgi_middleware(gallery_app(store, gallery, store_path))
+    return store.wsgi_middleware(
+        gallery_app(store, gallery, store_path, "store.wsgi_middleware(app)")
+    )
 
 
 def make_asgi_app(store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str) -> Any:
@@ -48,7 +50,8 @@ def make_asgi_app(store: HttpExposedFileSystemStore, gallery: Gallery, store_pat
     """
     from asgiref.wsgi import WsgiToAsgi  # noqa: PLC0415 - only for this adapter
 
-    return store.asgi_middleware(WsgiToAsgi(gallery_app(store, gallery, store_path)))
+    page = gallery_app(store, gallery, store_path, "store.asgi_middleware(app)")
+    return store.asgi_middleware(WsgiToAsgi(page))
 
 
 def make_pyramid_app(
@@ -61,9 +64,12 @@ def make_pyramid_app(
 
 
 def gallery_app(
-    store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str
+    store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str, served_by: str
 ) -> WSGIApplication:
-    """The bare gallery: the page and ``/urls.txt``; it serves no image itself."""
+    """The bare gallery: the page and ``/urls.txt``; it serves no image itself.
+
+    ``served_by`` names, on the page, what serves the images.
+    """
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -84,7 +90,7 @@ def gallery_app(
                 content_type = "text/plain; charset=utf-8"
             else:
                 host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-                body = render_page(store, gallery, store_path, host)
+                body = render_page(store, gallery, store_path, host, served_by)
                 content_type = "text/html; charset=utf-8"
         except RuntimeError as error:
             # locate() raises RuntimeError when the request's Host header is not
@@ -119,7 +125,11 @@ def _img(store: HttpExposedFileSystemStore, image: DemoImage, alt: str) -> str:
 
 
 def render_page(
-    store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str, host: str
+    store: HttpExposedFileSystemStore,
+    gallery: Gallery,
+    store_path: str,
+    host: str,
+    served_by: str = "store.wsgi_middleware(app)",
 ) -> str:
     """The gallery page: every thumbnail links to its original."""
     cards = []
@@ -157,6 +167,7 @@ def render_page(
         prefix=escape(store.prefix),
         cards="\n".join(cards),
         others="\n".join(others),
+        served_by=escape(served_by),
     )
 
 
@@ -210,7 +221,7 @@ PAGE: Final = """\
 <header>
   <h1>imageattach demo</h1>
   <p>{count} images kept in <code>{store}</code>, served at <code>/{prefix}/</code> by
-  <code>store.wsgi_middleware(app)</code>; every URL comes from <code>store.locate(image)</code>
+  <code>{served_by}</code>; every URL comes from <code>store.locate(image)</code>
   and was built for the host of this request, <code>{host}</code>.</p>
   <span id="status">loading images&hellip;</span>
 </header>
