@@ -9,6 +9,7 @@ from imageattach.core import (
     ConfigurationError,
     build_host_url,
     current_host_url,
+    environ_host_url,
     host_url_context,
 )
 from imageattach.core._context import RejectedHost, normalize_trusted_hosts
@@ -108,3 +109,44 @@ def test_threads_and_tasks_see_their_own() -> None:
         return list(await asyncio.gather(task("x"), task("y")))
 
     assert asyncio.run(main()) == ["http://x/", "http://y/"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "url"),
+    [
+        ({"HTTP_HOST": "shop.example"}, "http://shop.example/"),
+        (
+            {"HTTP_HOST": "shop.example:8080", "wsgi.url_scheme": "https"},
+            "https://shop.example:8080/",
+        ),
+        ({"SERVER_NAME": "shop.example", "SERVER_PORT": "80"}, "http://shop.example/"),
+        ({"SERVER_NAME": "shop.example", "SERVER_PORT": "8000"}, "http://shop.example:8000/"),
+        (
+            {"SERVER_NAME": "shop.example", "SERVER_PORT": "443", "wsgi.url_scheme": "https"},
+            "https://shop.example/",
+        ),
+        ({"HTTP_HOST": "shop.example", "SCRIPT_NAME": "/app"}, "http://shop.example/app/"),
+        # PEP 3333: SCRIPT_NAME's UTF-8 bytes arrive as latin-1 characters
+        (
+            {"HTTP_HOST": "a.example", "SCRIPT_NAME": "/caf\u00c3\u00a9"},
+            "http://a.example/caf%C3%A9/",
+        ),
+        ({"HTTP_HOST": "a.example", "SCRIPT_NAME": "/\u00ff"}, "http://a.example/"),  # not UTF-8
+        ({"HTTP_HOST": "evil.example/x"}, None),
+        ({}, None),
+        ({"HTTP_HOST": "shop.example", "wsgi.url_scheme": "ftp"}, None),
+    ],
+)
+def test_environ_host_url(environ: dict[str, str], url: str | None) -> None:
+    assert environ_host_url(environ) == url
+
+
+def test_environ_host_url_keeps_untrusted_hosts_out() -> None:
+    trusted = normalize_trusted_hosts(["shop.example"])
+    assert environ_host_url({"HTTP_HOST": "shop.example"}, trusted) == "http://shop.example/"
+    assert current_host_url_of(environ_host_url({"HTTP_HOST": "evil.example"}, trusted)) is None
+
+
+def current_host_url_of(value: str | None) -> str | None:
+    with host_url_context(value):
+        return current_host_url()

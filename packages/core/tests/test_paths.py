@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imageattach.core import is_safe_path
+from imageattach.core import decode_path_info, is_safe_path
 
 
 @pytest.mark.parametrize(
@@ -118,3 +118,22 @@ def test_worst_case_paths_are_checked_in_linear_time(path: str) -> None:
         is_safe_path(path)
     # 100 checks of a 1 KiB path: far under a millisecond each, even on a loaded machine
     assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    ("path_info", "text"),
+    [
+        ("/a.png", "/a.png"),
+        ("/caf\u00c3\u00a9.png", "/caf\u00e9.png"),  # UTF-8 bytes, as PEP 3333 hands them over
+        ("/\u00ff.png", "/\udcff.png"),  # not UTF-8: a lone surrogate, refused by is_safe_path
+        ("/\u20ac.png", "/\u20ac.png"),  # a server that decoded UTF-8 already
+    ],
+)
+def test_decode_path_info(path_info: str, text: str) -> None:
+    assert decode_path_info(path_info) == text
+
+
+def test_decode_path_info_never_makes_a_path_safe() -> None:
+    assert not is_safe_path(decode_path_info("\u00ff.png"))
+    overlong_dot = b"\xc0\xae.png".decode("latin-1")  # %c0%ae: an overlong "." in UTF-8
+    assert not is_safe_path(decode_path_info(overlong_dot))

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from types import FunctionType
 
-from ._context import HOST_URL, build_host_url, current_host_url, host_url_context
+from ._context import (
+    HOST_URL,
+    build_host_url,
+    current_host_url,
+    environ_host_url,
+    host_url_context,
+)
 from ._dates import format_http_date, parse_http_date
 from ._engine import (
     DEFAULT_CACHE_CONTROL,
@@ -30,7 +36,7 @@ from ._errors import (
 from ._fs import BaseFileSystemStore, FileSystemStore, HttpExposedFileSystemStore
 from ._layout import image_path
 from ._media_types import guess_extension, guess_type
-from ._paths import is_safe_path
+from ._paths import decode_path_info, is_safe_path
 from ._ranges import UNSATISFIABLE, ByteRange, parse_ranges
 from ._store import ImageLike, Store
 
@@ -57,6 +63,8 @@ __all__ = [
     "UnknownMimetypeError",
     "build_host_url",
     "current_host_url",
+    "decode_path_info",
+    "environ_host_url",
     "format_http_date",
     "guess_extension",
     "guess_type",

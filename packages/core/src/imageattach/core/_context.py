@@ -11,7 +11,7 @@ and gevent alike, and it is gone when the request is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Final
@@ -25,6 +25,7 @@ __all__ = [
     "TrustedHosts",
     "build_host_url",
     "current_host_url",
+    "environ_host_url",
     "host_url_context",
     "normalize_trusted_hosts",
 ]
@@ -115,6 +116,35 @@ def build_host_url(
         return None
     root = quote(script_name.rstrip("/"), safe="/:@!$&'()*+,;=-._~") if script_name else ""
     return f"{scheme}://{host.lower()}{root}/"
+
+
+def environ_host_url(
+    environ: Mapping[str, object], trusted_hosts: TrustedHosts | None = None
+) -> str | None:
+    """:func:`build_host_url` from a WSGI (PEP 3333) environ.
+
+    The host is ``HTTP_HOST``, else ``SERVER_NAME`` with ``SERVER_PORT`` unless it
+    is the scheme's default; the script name is ``SCRIPT_NAME`` read as UTF-8
+    (PEP 3333 hands it over as latin-1), or nothing when it is not UTF-8.
+    """
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        name, port = environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
+        if name:
+            default = "443" if scheme == "https" else "80"
+            host = name if not port or port == default else f"{name}:{port}"
+    script_name = environ.get("SCRIPT_NAME", "")
+    if not isinstance(script_name, str):
+        script_name = ""
+    elif not script_name.isascii():
+        try:
+            script_name = script_name.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            script_name = ""
+    if not isinstance(scheme, str) or not (host is None or isinstance(host, str)):
+        return None
+    return build_host_url(scheme, host, script_name, trusted_hosts)
 
 
 def current_host_url() -> str | None:

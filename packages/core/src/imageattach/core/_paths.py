@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "is_safe_path"]
+__all__ = ["MAX_PATH_BYTES", "MAX_SEGMENT_BYTES", "decode_path_info", "is_safe_path"]
 
 MAX_SEGMENT_BYTES: Final = 255
 MAX_PATH_BYTES: Final = 1024
@@ -26,6 +26,21 @@ _DEVICE_NAMES: Final = frozenset(
 )
 # Segment lengths are counted by splitting: a pattern such as [^/]{256} would
 # backtrack quadratically over long segments.
+
+
+def decode_path_info(path_info: str) -> str:
+    """A WSGI ``PATH_INFO`` as text: PEP 3333 gives its bytes as latin-1; URLs are UTF-8.
+
+    Bytes that are not UTF-8 become lone surrogates (``surrogateescape``), which
+    :func:`is_safe_path` refuses.  A server that already decoded UTF-8 (a string
+    with characters above U+00FF) is taken at its word.
+    """
+    if path_info.isascii():
+        return path_info
+    try:
+        return path_info.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return path_info
 
 
 def is_safe_path(path: str) -> bool:

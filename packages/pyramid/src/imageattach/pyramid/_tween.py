@@ -20,7 +20,8 @@ from imageattach.core import (
     BlockIterable,
     HttpExposedFileSystemStore,
     Response,
-    build_host_url,
+    decode_path_info,
+    environ_host_url,
 )
 
 from ._settings import Serving, read_settings
@@ -113,7 +114,7 @@ def tween_factory(handler: Handler, registry: Any) -> Handler:
         path: str = environ.get("PATH_INFO", "")
         response = decide(
             environ.get("REQUEST_METHOD", "GET"),
-            path if path.isascii() else _request_path(path),
+            path if path.isascii() else decode_path_info(path),
             environ,  # the engine reads headers by environ key
             environ.get("QUERY_STRING", ""),
         )
@@ -123,14 +124,7 @@ def tween_factory(handler: Handler, registry: Any) -> Handler:
             request.imageattach_store = store
         if store.host_url_getter is not None:  # SPEC 7.3: the getter's answer is used
             return handler(request)
-        token = HOST_URL.set(
-            build_host_url(
-                environ.get("wsgi.url_scheme", "http"),
-                _host(environ),
-                _script_name(environ),
-                store.trusted_hosts,
-            )
-        )
+        token = HOST_URL.set(environ_host_url(environ, store.trusted_hosts))
         try:
             return handler(request)
         finally:
@@ -168,37 +162,3 @@ def _pyramid_response(response: Response, environ: dict[str, Any], block_size: i
     except BaseException:
         response.close()
         raise
-
-
-def _request_path(path: str) -> str:
-    """``PATH_INFO`` as text: PEP 3333 gives bytes as latin-1; URLs are UTF-8.
-
-    Bytes that are not UTF-8 become lone surrogates, which the engine refuses.
-    WebOb's ``request.path_info`` would raise on them instead.
-    """
-    try:
-        return path.encode("latin-1").decode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a server that already decoded UTF-8
-        return path
-
-
-def _host(environ: dict[str, Any]) -> str | None:
-    """The request's host, as the WSGI adapter reads it (``Host``, else the server's name)."""
-    host: str | None = environ.get("HTTP_HOST")
-    if host:
-        return host
-    name, port = environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
-    if not name:
-        return None
-    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
-    return name if not port or port == default else f"{name}:{port}"
-
-
-def _script_name(environ: dict[str, Any]) -> str:
-    script_name: str = environ.get("SCRIPT_NAME", "")
-    if script_name.isascii():
-        return script_name
-    try:
-        return script_name.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return ""

@@ -21,7 +21,8 @@ from imageattach.core import (
     ConfigurationError,
     HttpExposedFileSystemStore,
     StaticFiles,
-    build_host_url,
+    decode_path_info,
+    environ_host_url,
 )
 
 if TYPE_CHECKING:
@@ -32,20 +33,6 @@ __all__ = ["StaticServerMiddleware"]
 #: PEP 3333 status strings, "304 Not Modified"; a dict lookup is cheaper per request
 #: than Response.status_line.
 _STATUS_LINES: Final = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
-
-
-def _request_path(environ: WSGIEnvironment) -> str:
-    """``PATH_INFO`` as text: PEP 3333 gives bytes as latin-1; URLs are UTF-8.
-
-    Bytes that are not UTF-8 become lone surrogates, which the engine refuses.
-    """
-    path: str = environ.get("PATH_INFO", "")
-    if path.isascii():
-        return path
-    try:
-        return path.encode("latin-1").decode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a server that already decoded UTF-8
-        return path
 
 
 class StaticServerMiddleware:
@@ -134,7 +121,7 @@ class StaticServerMiddleware:
         path: str = environ.get("PATH_INFO", "")
         response = self.files.decide(
             environ.get("REQUEST_METHOD", "GET"),
-            path if path.isascii() else _request_path(environ),
+            path if path.isascii() else decode_path_info(path),
             environ,  # the engine reads headers by environ key
             environ.get("QUERY_STRING", ""),
         )
@@ -171,39 +158,12 @@ class _HostURLRecorder:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         context = contextvars.copy_context()
         if self.store.host_url_getter is None:
-            host_url = build_host_url(
-                environ.get("wsgi.url_scheme", "http"),
-                _host(environ),
-                _script_name(environ),
-                self.store.trusted_hosts,
-            )
-            context.run(HOST_URL.set, host_url)
+            context.run(HOST_URL.set, environ_host_url(environ, self.store.trusted_hosts))
         iterable = context.run(self.app, environ, start_response)
         file_wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(file_wrapper, type) and isinstance(iterable, file_wrapper):
             return iterable  # a file response: keep it recognizable for sendfile
         return _ContextIterable(iterable, context)
-
-
-def _host(environ: WSGIEnvironment) -> str | None:
-    host: str | None = environ.get("HTTP_HOST")
-    if host:
-        return host
-    name, port = environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
-    if not name:
-        return None
-    default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
-    return name if not port or port == default else f"{name}:{port}"
-
-
-def _script_name(environ: WSGIEnvironment) -> str:
-    script_name: str = environ.get("SCRIPT_NAME", "")
-    if script_name.isascii():
-        return script_name
-    try:
-        return script_name.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return ""
 
 
 class _ContextIterable:
