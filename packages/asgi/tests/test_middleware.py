@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -158,12 +159,17 @@ def no_file_left_to_the_collector() -> Iterator[None]:
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
-async def until(condition: Callable[[], bool], turns: int = 1000) -> None:
-    for _ in range(turns):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never came true")
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the loop (and the worker threads) run until ``condition()`` holds.
+
+    Bounded in time, not in loop turns: on a loaded machine a thread hop can take
+    longer than any fixed number of idle turns.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the condition never came true in {timeout} s")
+        await asyncio.sleep(0.001)
 
 
 class CountingExecutor(ThreadPoolExecutor):
