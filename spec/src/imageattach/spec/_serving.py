@@ -1209,7 +1209,9 @@ class ServingSuite(Suite):
         assert client.get("prefix.png").status == 404
 
     @spec_rule("2.4")
-    @pytest.mark.parametrize("rest", ["sub", "indir", "%2e%2e", "Aux", "sock.png", "C:"])
+    @pytest.mark.parametrize(
+        "rest", ["sub", "indir", "%2e%2e", "Aux", "sock.png", "dev.png", "C:"]
+    )
     def test_not_a_regular_file_is_404(self, spec_client: SpecClient, rest: str) -> None:
         _bait(spec_client.tree, rest)
         response = spec_client.get(rest)

@@ -18,6 +18,7 @@ import os
 import random
 import secrets
 import socket
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -216,8 +217,18 @@ def _make_links(tree: SpecTree) -> None:
     _attempt(tree, "linked-root", os.symlink, root, base / "linked-root", True)
 
 
+def _make_device(path: Path) -> None:
+    """A character device like /dev/null inside the root (needs root, or CAP_MKNOD)."""
+    mknod = getattr(os, "mknod", None)
+    makedev = getattr(os, "makedev", None)
+    if mknod is None or makedev is None:
+        raise NotImplementedError("this platform has no os.mknod")
+    mknod(path, 0o644 | stat.S_IFCHR, makedev(1, 3))
+
+
 def _make_special(tree: SpecTree) -> None:
     root = tree.root
+    _attempt(tree, "dev.png", _make_device, root / "dev.png")
     mkfifo = getattr(os, "mkfifo", None)
     if mkfifo is None:
         tree.missing["pipe.png"] = "this platform has no os.mkfifo"
