@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only serve|memory|urls|asgi|e2e|profile]``.
+"""``python -m benchmarks [--quick] [--only serve|memory|urls|asgi|e2e|thumbnails|entities|profile]``.
 
 Prints a table (competitor, metric, value, ratio to ours, target, PASS/MISS) and writes it as
 JSON to ``benchmarks/results/``.  A MISS is reported, never raised: the exit status is 0 unless
@@ -26,7 +26,7 @@ from benchmarks._common import (
     write_report,
 )
 
-SECTIONS = ("serve", "memory", "urls", "asgi", "e2e", "profile")
+SECTIONS = ("serve", "memory", "urls", "asgi", "e2e", "thumbnails", "entities", "profile")
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,7 +43,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="SECTION",
         help=f"run only these sections ({', '.join(SECTIONS)}); repeat or comma-separate. "
-        "Default: serve, memory, urls, asgi, e2e, and profile unless --quick",
+        "Default: serve, memory, urls, asgi, e2e, thumbnails, entities, and profile unless --quick",
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         section_rows, section_extra = urls.run(settings, legacy, log)
         rows += section_rows
         extra.update(section_extra)
-    for name in ("asgi", "e2e"):
+    for name in ("asgi", "e2e", "thumbnails", "entities"):
         if name in args.sections:
             # These depend on packages and programs that may be missing or half-written: a
             # failure is reported on a row, and the rest of the run goes on.
