@@ -1,4 +1,7 @@
-"""``python -m examples.demo``: generate the sample gallery and serve it on 127.0.0.1.
+"""``python -m examples.demo``: make the sample gallery and serve it on 127.0.0.1.
+
+The first run creates the store folder, the SQLite database in it (``.demo.sqlite3``)
+and the sample photos; the next runs reuse them, with the photos uploaded since.
 
 ::
 
@@ -17,10 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from imageattach.core import HttpExposedFileSystemStore, host_url_context
+from sqlalchemy.orm import Session, sessionmaker
 
-from .app import ADAPTERS, make_app, make_asgi_app, make_pyramid_app
+from imageattach.core import HttpExposedFileSystemStore, host_url_context, store_context
+
+from .app import ADAPTERS, MAX_REQUEST_BYTES, make_app, make_asgi_app, make_pyramid_app
 from .gallery import ensure_gallery
+from .models import DATABASE, dispose, open_database
+from .photos import image_urls, load_photos
 
 HOST: Final = "127.0.0.1"
 SHOWN_URLS: Final = 5
@@ -29,14 +36,15 @@ SHOWN_URLS: Final = 5
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m examples.demo",
-        description="Generate a gallery of sample images in an imageattach filesystem store "
-        "and serve it over HTTP on 127.0.0.1.",
+        description="Keep a gallery of photos in a SQLite database and an imageattach "
+        "filesystem store, and serve it over HTTP on 127.0.0.1.",
     )
     parser.add_argument(
         "--store",
         default="demo-store",
         metavar="DIR",
-        help="the store folder; made on the first run and reused after (default: ./demo-store)",
+        help=f"the store folder, with the database {DATABASE} in it; made on the first run "
+        "and reused after (default: ./demo-store)",
     )
     parser.add_argument(
         "--port",
@@ -66,9 +74,22 @@ def main(argv: list[str] | None = None) -> int:
     store = HttpExposedFileSystemStore(
         store_path, prefix="__images__", trusted_hosts=["127.0.0.1", "localhost"]
     )
-    gallery = ensure_gallery(store, store_path)
+    sessions = open_database(store_path)
+    try:
+        return _run(args, store, sessions, store_path)
+    finally:
+        dispose(sessions)
+
+
+def _run(
+    args: argparse.Namespace,
+    store: HttpExposedFileSystemStore,
+    sessions: sessionmaker[Session],
+    store_path: Path,
+) -> int:
+    seeding = ensure_gallery(sessions, store)
     make = {"wsgi": make_app, "asgi": make_asgi_app, "pyramid": make_pyramid_app}[args.adapter]
-    app = make(store, gallery, str(store_path))
+    app = make(store, sessions, str(store_path))
     try:
         listener = socket.create_server((HOST, args.port))
     except OSError as error:
@@ -78,12 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     host = f"{HOST}:{port}"
     # The URLs are built per request, from its Host; these are the ones a client
     # of 127.0.0.1 gets.
-    with host_url_context(f"http://{host}/"):
-        urls = [store.locate(image) for image in gallery.images]
+    with host_url_context(f"http://{host}/"), store_context(store), sessions() as session:
+        urls = image_urls(load_photos(session))
 
     count = len(urls)
-    what = "generated" if gallery.generated else "reused"
-    print(f"imageattach demo: {count} images in {store_path} ({what})")
+    what = "generated" if seeding.generated else "reused"
+    print(
+        f"imageattach demo: {seeding.photos} photos, {count} images in {store_path} ({what}); "
+        f"database {store_path / DATABASE}"
+    )
     print(f"Gallery: http://{host}/")
     print(f"Image URLs ({count}; all of them at http://{host}/urls.txt):")
     for url in urls[:SHOWN_URLS]:
@@ -112,7 +136,10 @@ def serve(app: Any, adapter: str, listener: socket.socket) -> None:
         return
     from waitress.server import create_server  # noqa: PLC0415
 
-    server = create_server(app, sockets=[listener], threads=8)
+    # waitress reads the whole body before the app runs: it refuses one over the limit.
+    server = create_server(
+        app, sockets=[listener], threads=8, max_request_body_size=MAX_REQUEST_BYTES
+    )
     try:
         print("Serving with waitress; press Ctrl-C to stop.", flush=True)
         server.run()  # until Ctrl-C: waitress catches it and returns

@@ -1,18 +1,34 @@
 """The demo gallery as a Pyramid application: the imageattach tween serves the images.
 
-Two views build the page and ``/urls.txt`` from ``request.imageattach_store``,
-which the tween binds to the request's own host.
+Four views answer the pages and the forms, around the functions the WSGI page uses
+too.  Each runs in a session of its own and in ``store_context(request.imageattach_store)``,
+the store the tween adds to every request; the tween also records the request's own
+host, which ``locate()`` builds the URLs on.  The upload is WebOb's
+``request.POST["picture"]`` (a ``cgi.FieldStorage``), which ``from_file()`` takes as
+it is.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from imageattach.core import HttpExposedFileSystemStore
+from sqlalchemy.orm import Session, sessionmaker
 
-from .app import render_page
-from .gallery import Gallery
+from imageattach.core import HttpExposedFileSystemStore, store_context
+
+from .app import (
+    MAX_REQUEST_BYTES,
+    Answer,
+    delete_answer,
+    error_page,
+    page_answer,
+    refused,
+    too_large,
+    upload_answer,
+    urls_answer,
+)
 
 with warnings.catch_warnings():
     # The frameworks' own import-time warnings (WebOb imports the deprecated cgi
@@ -28,33 +44,63 @@ if TYPE_CHECKING:
 
 __all__ = ["make_pyramid_app"]
 
+SERVED_BY = "the imageattach.pyramid tween"
+
 
 def make_pyramid_app(
-    store: HttpExposedFileSystemStore, gallery: Gallery, store_path: str
+    store: HttpExposedFileSystemStore, sessions: sessionmaker[Session], store_path: str
 ) -> WSGIApplication:
-    def page(request: Any) -> Response:
-        store = request.imageattach_store
+    def view(answer: Callable[[Any, Session], Answer]) -> Callable[[Any], Response]:
+        """A view: the request's session and store around ``answer``, as a Response."""
+
+        def wrapped(request: Any) -> Response:
+            result = refused(request.method, request.headers.get("Origin"))
+            if result is None:
+                with sessions() as session, store_context(request.imageattach_store):
+                    result = answer(request, session)
+            return Response(
+                body=result.body, status=result.status, headerlist=result.header_list()
+            )
+
+        return wrapped
+
+    def page(request: Any, session: Session) -> Answer:
+        return page_answer(session, request.imageattach_store, store_path, request.host, SERVED_BY)
+
+    def urls(request: Any, session: Session) -> Answer:
+        return urls_answer(session)
+
+    def upload(request: Any, session: Session) -> Answer:
+        # waitress refuses a body over the limit; another server may not.
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return too_large()
         try:
-            if request.path_info == "/urls.txt":
-                body = "".join(store.locate(image) + "\n" for image in gallery.images)
-                content_type = "text/plain"
-            else:
-                body = render_page(
-                    store, gallery, store_path, request.host, "the imageattach.pyramid tween"
-                )
-                content_type = "text/html"
-        except RuntimeError as error:  # an untrusted Host: locate() builds no URL on it
-            message = f"This demo answers to 127.0.0.1 and localhost only.\n\n{error}\n"
-            return Response(message, status=400, content_type="text/plain", charset="utf-8")
-        response = Response(body, content_type=content_type, charset="utf-8")
-        response.cache_control = "no-store"
-        return response
+            form = request.POST
+        except ValueError as error:  # a malformed multipart body
+            return error_page("400 Bad Request", "Malformed form", str(error))
+        title = form.get("title", "")
+        title = title if isinstance(title, str) else ""  # a file sent as the title
+        picture = form.get("picture")
+        if not getattr(picture, "filename", None):  # no file chosen: a str, or no field
+            return upload_answer(session, title, None, None)
+        # A cgi.FieldStorage: from_file() reads its .file.
+        return upload_answer(session, title, picture.filename, picture)
+
+    def delete(request: Any, session: Session) -> Answer:
+        photo_id = request.matchdict["id"]
+        if len(photo_id) > 18:  # more than SQLite's integers
+            return error_page("404 Not Found", "No such photo", "There is no such photo.")
+        return delete_answer(session, int(photo_id))
 
     config = Configurator(settings={"imageattach.store": store})
     config.include("imageattach.pyramid")
     config.add_route("page", "/")
     config.add_route("urls", "/urls.txt")
-    config.add_view(page, route_name="page", request_method=("GET", "HEAD"))
-    config.add_view(page, route_name="urls", request_method=("GET", "HEAD"))
+    config.add_route("upload", "/photos")
+    config.add_route("delete", "/photos/{id:[1-9][0-9]*}/delete")
+    config.add_view(view(page), route_name="page", request_method=("GET", "HEAD"))
+    config.add_view(view(urls), route_name="urls", request_method=("GET", "HEAD"))
+    config.add_view(view(upload), route_name="upload", request_method="POST")
+    config.add_view(view(delete), route_name="delete", request_method="POST")
     app: WSGIApplication = config.make_wsgi_app()
     return app

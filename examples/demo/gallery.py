@@ -1,43 +1,42 @@
-"""Sample images for the demo: drawn with Pillow, kept in the store, reused on the next run.
+"""Sample photos for the demo: drawn with Pillow on the first run, kept in the database.
 
-Every picture is an original JPEG and two thumbnails resized from it.  One PNG
-(with transparency) and one SVG show that the store keeps any image type.  The
-drawings are deterministic, so generating them again gives the same bytes.
+The first run draws twelve JPEG photos, a PNG with transparency and an SVG drawing,
+and attaches each to a new :class:`~examples.demo.models.Photo` the way an
+application attaches an upload: ``photo.picture.from_blob(data)``, then
+``photo.picture.generate_thumbnail(width=...)`` for the smaller sizes.  One commit
+writes the rows and, at its flush, the files.  The next runs find them in the
+database and draw nothing.
 
-A small manifest, ``.imageattach-demo.json`` in the store folder, records when
-the gallery was generated (the ``created_at`` of every image, which
-``store.locate()`` turns into the ``?_ts=`` cache buster).  Its name starts
-with a dot, so the middleware never serves it.
+The drawings are deterministic, so drawing them again gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from imageattach.core import HttpExposedFileSystemStore
+from imageattach.core import Store, store_context
 
-__all__ = ["DemoImage", "Gallery", "Picture", "ensure_gallery"]
+from .models import DemoState, Photo, PhotoPicture
+from .photos import attach_picture
 
-MANIFEST: Final = ".imageattach-demo.json"
-MANIFEST_VERSION: Final = 1
+__all__ = ["SEEDED", "Seeding", "ensure_gallery", "samples"]
+
+#: The key of the :class:`~examples.demo.models.DemoState` row of the first run.
+SEEDED: Final = "samples"
 
 ORIGINAL_SIZE: Final = (640, 480)
-THUMBNAIL_SIZES: Final = ((320, 240), (160, 120))
 STICKER_SIZE: Final = 256
 ICON_SIZE: Final = 256
 
-#: (colour name, RGB, shape) of each photo; the object id is the position + 1.
+#: (colour name, RGB, shape) of each photo.
 PHOTOS: Final = (
     ("Tomato", (255, 99, 71), "circle"),
     ("Orange", (255, 159, 28), "square"),
@@ -55,147 +54,44 @@ PHOTOS: Final = (
 
 
 @dataclass(frozen=True)
-class DemoImage:
-    """An image record: what a store needs to know of an image.
+class Seeding:
+    """What :func:`ensure_gallery` found or did."""
 
-    The SQLAlchemy ``Image`` entity will be one; for the store API any object
-    with these attributes will do.
+    photos: int  # how many photos the database holds now
+    images: int  # and how many images (originals and thumbnails)
+    generated: bool  # True when this run put the samples in
+
+
+def samples() -> list[tuple[str, bytes]]:
+    """The title and the file of every sample photo, in order."""
+    drawn = [
+        (f"{colour} {shape}", _jpeg(draw_photo(number, f"{colour} {shape}", rgb, shape)))
+        for number, (colour, rgb, shape) in enumerate(PHOTOS, start=1)
+    ]
+    drawn.append(("PNG with transparency", draw_sticker()))
+    drawn.append(("SVG drawing", draw_icon().encode()))
+    return drawn
+
+
+def ensure_gallery(sessions: sessionmaker[Session], store: Store) -> Seeding:
+    """Put the sample photos in on the first run; on the next ones, reuse what is there.
+
+    The samples and the :class:`~examples.demo.models.DemoState` row that says so are
+    committed together: a first run stopped half way leaves no row, so the next run
+    puts the samples in again (over the files the first one may have written).
     """
-
-    object_type: str
-    object_id: int
-    width: int
-    height: int
-    mimetype: str
-    created_at: datetime
-    original: bool = True
-
-
-@dataclass(frozen=True)
-class Picture:
-    """One picture of the gallery: its original and the thumbnails made from it."""
-
-    title: str
-    original: DemoImage
-    thumbnails: tuple[DemoImage, ...] = ()
-
-    @property
-    def images(self) -> tuple[DemoImage, ...]:
-        return (self.original, *self.thumbnails)
-
-    def thumbnail(self, width: int) -> DemoImage:
-        """The thumbnail of the given width (the original when there is none)."""
-        return next((t for t in self.thumbnails if t.width == width), self.original)
-
-
-@dataclass(frozen=True)
-class Gallery:
-    photos: tuple[Picture, ...]
-    others: tuple[Picture, ...]  # the PNG and the SVG
-    created_at: datetime
-    generated: bool  # False when an existing store folder was reused
-
-    @property
-    def images(self) -> Iterator[DemoImage]:
-        for picture in (*self.photos, *self.others):
-            yield from picture.images
-
-
-def plan(created_at: datetime) -> tuple[tuple[Picture, ...], tuple[Picture, ...]]:
-    """The records of every image of the gallery."""
-    photos = []
-    for object_id, (colour, _rgb, shape) in enumerate(PHOTOS, start=1):
-        original = DemoImage("photo", object_id, *ORIGINAL_SIZE, "image/jpeg", created_at)
-        thumbnails = tuple(
-            DemoImage("photo", object_id, w, h, "image/jpeg", created_at, original=False)
-            for w, h in THUMBNAIL_SIZES
-        )
-        photos.append(Picture(f"{colour} {shape}", original, thumbnails))
-    others = (
-        Picture(
-            "PNG with transparency",
-            DemoImage("sticker", 1, STICKER_SIZE, STICKER_SIZE, "image/png", created_at),
-        ),
-        Picture(
-            "SVG drawing",
-            DemoImage("icon", 1, ICON_SIZE, ICON_SIZE, "image/svg+xml", created_at),
-        ),
-    )
-    return tuple(photos), others
-
-
-def ensure_gallery(store: HttpExposedFileSystemStore, path: str | os.PathLike[str]) -> Gallery:
-    """Reuse the gallery in the store folder ``path``, or generate it there.
-
-    Generating is idempotent: a complete gallery is reused as it is, an
-    incomplete one (a run stopped half way, a deleted file) is made again.
-    """
-    folder = Path(path)
-    created_at = _read_manifest(folder)
-    if created_at is not None:
-        photos, others = plan(created_at)
-        gallery = Gallery(photos, others, created_at, generated=False)
-        if all(_exists(store, image) for image in gallery.images):
-            return gallery
-    created_at = datetime.now(timezone.utc)
-    photos, others = plan(created_at)
-    for object_id, (picture, (_colour, rgb, shape)) in enumerate(
-        zip(photos, PHOTOS, strict=True), start=1
-    ):
-        drawing = draw_photo(object_id, picture.title, rgb, shape)
-        # store.store() takes an image record and a file; for a record whose
-        # original is true it is put_file(..., reproducible=False).
-        store.store(picture.original, io.BytesIO(_jpeg(drawing)))
-        for thumbnail in picture.thumbnails:
-            small = drawing.resize((thumbnail.width, thumbnail.height), Image.Resampling.LANCZOS)
-            # The implementer's call, with the 1.1.0 signature: thumbnails can be
-            # made again from the original, so they are "reproducible".
-            store.put_file(
-                io.BytesIO(_jpeg(small)),
-                thumbnail.object_type,
-                thumbnail.object_id,
-                thumbnail.width,
-                thumbnail.height,
-                thumbnail.mimetype,
-                True,
-            )
-    sticker, icon = others
-    store.store(sticker.original, io.BytesIO(draw_sticker()))
-    store.store(icon.original, io.BytesIO(draw_icon().encode()))
-    _write_manifest(folder, created_at)
-    return Gallery(photos, others, created_at, generated=True)
-
-
-def _exists(store: HttpExposedFileSystemStore, image: DemoImage) -> bool:
-    try:
-        with store.open(image):
-            return True
-    except FileNotFoundError:
-        return False
-
-
-def _read_manifest(folder: Path) -> datetime | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if data["version"] != MANIFEST_VERSION:
-            return None
-        created_at = datetime.fromisoformat(data["created_at"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return created_at if created_at.tzinfo is not None else None
-
-
-def _write_manifest(folder: Path, created_at: datetime) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    data = json.dumps({"version": MANIFEST_VERSION, "created_at": created_at.isoformat()})
-    fd, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
-    try:
-        with open(fd, "w", encoding="utf-8") as file:
-            file.write(data + "\n")
-        os.replace(temporary, folder / MANIFEST)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with sessions() as session, store_context(store):
+        generated = session.get(DemoState, SEEDED) is None
+        if generated:
+            for title, data in samples():
+                photo = Photo(title=title)
+                attach_picture(photo, data)
+                session.add(photo)
+            session.add(DemoState(key=SEEDED))
+            session.commit()
+        photos = session.scalar(select(func.count()).select_from(Photo)) or 0
+        images = session.scalar(select(func.count()).select_from(PhotoPicture)) or 0
+    return Seeding(photos, images, generated)
 
 
 # --- drawing -----------------------------------------------------------------------------
@@ -303,7 +199,8 @@ def draw_photo(number: int, title: str, rgb: tuple[int, int, int], shape: str) -
     band = height - 92 * SCALE
     draw.rectangle((0, band, width, height), fill=_mix(rgb, INK, 0.9))
     label, font = f"#{number}", _font(44 * SCALE)
-    left, middle = 28 * SCALE, band + 46 * SCALE
+    left: float = 28 * SCALE
+    middle = band + 46 * SCALE
     draw.text((left, middle), label, font=font, fill=rgb, anchor="lm")
     left += draw.textlength(label, font=font) + 18 * SCALE
     draw.text((left, middle), title, font=_font(40 * SCALE), fill=white, anchor="lm")
