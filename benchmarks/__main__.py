@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only serve|memory|urls|asgi|e2e|thumbnails|entities|profile]``.
+"""``python -m benchmarks [--quick] [--only SECTION]``, SECTION one of :data:`SECTIONS`.
 
 Prints a table (competitor, metric, value, ratio to ours, target, PASS/MISS) and writes it as
 JSON to ``benchmarks/results/``.  A MISS is reported, never raised: the exit status is 0 unless
@@ -43,7 +43,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         metavar="SECTION",
         help=f"run only these sections ({', '.join(SECTIONS)}); repeat or comma-separate. "
-        "Default: serve, memory, urls, asgi, e2e, thumbnails, entities, and profile unless --quick",
+        "Default: all of them, but profile with --quick",
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)

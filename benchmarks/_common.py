@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -320,3 +321,34 @@ def write_report(
     path.write_text(text, encoding="utf-8")
     (settings.results_dir / f"latest-{kind}.json").write_text(text, encoding="utf-8")
     return path
+
+
+# -- peak memory, for the child processes of memory and thumbnails ---------------------------
+
+
+def proc_status_kb(field: str) -> int | None:
+    """A ``/proc/self/status`` field in kB (VmRSS, VmHWM), or None off Linux."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_hwm() -> bool:
+    """Reset the RSS high-water mark (VmHWM) to the current RSS; False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def maxrss_kb() -> int:
+    """The peak RSS of this process so far, in kB."""
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return usage // 1024 if sys.platform == "darwin" else usage

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import gc
 import json
-import resource
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import LEGACY
+from benchmarks._common import LEGACY, maxrss_kb, proc_status_kb, reset_hwm
 from benchmarks._data import URL_PREFIX
 from benchmarks._wsgi import Environ, StartResponse, WSGIApp, environ_template, make_app, request
 
@@ -41,31 +40,6 @@ def control_app(root: Path, prefix_len: int) -> WSGIApp:
         return [data]
 
     return app
-
-
-def _proc_status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _maxrss_kb() -> int:
-    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return usage // 1024 if sys.platform == "darwin" else usage
 
 
 def main(argv: list[str]) -> dict[str, Any]:
@@ -89,19 +63,19 @@ def main(argv: list[str]) -> dict[str, Any]:
     gc.collect()
 
     # pass 1: RSS
-    rss_before = _proc_status_kb("VmRSS")
-    reset = _reset_hwm() and rss_before is not None
-    maxrss_before = _maxrss_kb()
+    rss_before = proc_status_kb("VmRSS")
+    reset = reset_hwm() and rss_before is not None
+    maxrss_before = maxrss_kb()
     start = time.perf_counter_ns()
     status, rec, n = request(app, template, url_path)
     elapsed = time.perf_counter_ns() - start
     if reset:
-        hwm = _proc_status_kb("VmHWM") or 0
+        hwm = proc_status_kb("VmHWM") or 0
         rss_growth_kb = hwm - (rss_before or 0)
         rss_method = "VmHWM reset via /proc/self/clear_refs"
     else:
         base = rss_before if rss_before is not None else maxrss_before
-        rss_growth_kb = _maxrss_kb() - base
+        rss_growth_kb = maxrss_kb() - base
         rss_method = "ru_maxrss minus RSS before"
     if not status.startswith("200") or n != size:
         raise SystemExit(f"big request: {status}, {n} bytes (want 200, {size})")

@@ -32,7 +32,6 @@ import io
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -50,7 +49,10 @@ from benchmarks._common import (
     Settings,
     interleaved_rounds,
     judge,
+    maxrss_kb,
     median,
+    proc_status_kb,
+    reset_hwm,
 )
 
 Log = Callable[[str], None]
@@ -245,31 +247,6 @@ def _check(name: str, output: bytes, scenario: Scenario) -> dict[str, Any]:
 # --- peak memory, in children ------------------------------------------------------------
 
 
-def _proc_status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _maxrss_kb() -> int:
-    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return usage // 1024 if sys.platform == "darwin" else usage
-
-
 def child(argv: list[str]) -> dict[str, Any]:
     """In a fresh process: the peak RSS growth of one thumbnail by one competitor."""
     competitor, path, tiny, width_s, height_s = argv
@@ -277,17 +254,17 @@ def child(argv: list[str]) -> dict[str, Any]:
     data, tiny_data = Path(path).read_bytes(), Path(tiny).read_bytes()
     thumbnail(tiny_data, 8, 6)  # imports, codec and thread-pool set-up: not counted
     gc.collect()
-    rss_before = _proc_status_kb("VmRSS")
-    reset = _reset_hwm() and rss_before is not None
-    maxrss_before = _maxrss_kb()
+    rss_before = proc_status_kb("VmRSS")
+    reset = reset_hwm() and rss_before is not None
+    maxrss_before = maxrss_kb()
     started = time.perf_counter()
     output = thumbnail(data, int(width_s), int(height_s))
     seconds = time.perf_counter() - started
     if reset:
-        growth_kb = (_proc_status_kb("VmHWM") or 0) - (rss_before or 0)
+        growth_kb = (proc_status_kb("VmHWM") or 0) - (rss_before or 0)
         method = "VmHWM reset via /proc/self/clear_refs"
     else:
-        growth_kb = _maxrss_kb() - (rss_before if rss_before is not None else maxrss_before)
+        growth_kb = maxrss_kb() - (rss_before if rss_before is not None else maxrss_before)
         method = "ru_maxrss minus RSS before"
     return {
         "competitor": competitor,

@@ -33,11 +33,11 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy.orm import Session, SessionTransaction
 
-from ._store import Store
+from ._store import Store, _closing
 
 __all__ = ["FileTracker", "Key"]
 
@@ -175,7 +175,7 @@ def _copy_of(store: Store, key: Key) -> IO[bytes] | None:
         return None
     copy = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed later
     try:
-        with _Closing(source):
+        with _closing(source):
             shutil.copyfileobj(source, copy)
     except BaseException:
         copy.close()
@@ -220,20 +220,3 @@ def _undo(record: _Record) -> None:
         finally:
             if written.previous is not None:
                 written.previous.close()
-
-
-class _Closing:
-    """``with`` for a file object that may not be a context manager itself."""
-
-    __slots__ = ("_file",)
-
-    def __init__(self, file: Any) -> None:
-        self._file = file
-
-    def __enter__(self) -> Any:
-        return self._file
-
-    def __exit__(self, *exc_info: object) -> None:
-        close = getattr(self._file, "close", None)
-        if callable(close):
-            close()
