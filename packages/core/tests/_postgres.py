@@ -128,7 +128,10 @@ class PostgresServer:
     """A PostgreSQL server in a temporary directory, for one test session.
 
     ``with PostgresServer(bindir) as server:`` starts it and stops it; in between,
-    :meth:`create_database` makes a fresh empty database and returns its name.
+    :meth:`create_database` returns the name of a fresh empty database, and
+    :meth:`drop_database` drops one.  A worker thread does both, so that a test need
+    not wait for them: it creates the next database while a test runs, and drops
+    the last one while the next test runs.
     """
 
     def __init__(self, bindir: Path, *, timeout: float = 60.0) -> None:
@@ -312,8 +315,7 @@ class PostgresServer:
     def create_database(self) -> str:
         """Create a fresh, empty database (a copy of template0) and return its name.
 
-        The databases are made (and dropped) by a worker thread, one ahead: the next
-        test's is ready by the time it asks.
+        The worker thread makes the next one meanwhile: it is ready when asked for.
         """
         self._raise_failed_drops()
         worker = self._running()
@@ -324,9 +326,14 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         """Drop the database ``name``, terminating any connection still open to it.
 
-        In the background: a failure is raised by the next create_database or stop.
+        In the background: a failure is raised by the next create_database, wait or stop.
         """
         self._drops.append(self._running().submit(self._drop, name))
+
+    def wait(self) -> None:
+        """Wait for the drops in the background, and raise the error of one that failed."""
+        concurrent.futures.wait(self._drops)
+        self._raise_failed_drops()
 
     def _running(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._worker is None:

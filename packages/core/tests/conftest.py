@@ -17,6 +17,9 @@ from ._postgres import Database, PostgresServer, enable_sqlite_foreign_keys, sta
 #                              (fails instead if IMAGEATTACH_REQUIRE_POSTGRES is set)
 #   database         function  a fresh empty Database, parametrized: [sqlite], [postgresql]
 #   engine           function  sqlalchemy.create_engine(database.url), foreign keys on
+#
+# For annotations and async engines: from ._postgres import Database,
+# enable_sqlite_foreign_keys (pass it an AsyncEngine's sync_engine).
 # ==================================================================================
 
 

@@ -71,10 +71,27 @@ def test_a_second_database_is_another_one(
     assert first.url != database.url
     if database.name == "postgresql":  # the first one is gone
         server: PostgresServer = request.getfixturevalue("postgres_server")
-        with psycopg.connect(server.conninfo("postgres")) as connection:
-            names = {row[0] for row in connection.execute("SELECT datname FROM pg_database")}
+        server.wait()  # for the drop in the background
+        names = _database_names(server)
         assert first.url.database not in names
         assert database.url.database in names
+
+
+def _database_names(server: PostgresServer) -> set[str]:
+    with psycopg.connect(server.conninfo("postgres")) as connection:
+        return {row[0] for row in connection.execute("SELECT datname FROM pg_database")}
+
+
+def test_drop_database_ends_leftover_connections(postgres_server: PostgresServer) -> None:
+    name = postgres_server.create_database()
+    assert name in _database_names(postgres_server)
+    with psycopg.connect(postgres_server.conninfo(name)) as leftover:
+        leftover.execute("CREATE TABLE t (id integer)")
+        postgres_server.drop_database(name)
+        postgres_server.wait()
+        assert name not in _database_names(postgres_server)
+        with pytest.raises(psycopg.OperationalError):
+            leftover.execute("SELECT 1")
 
 
 def test_foreign_keys_are_enforced(engine: sqlalchemy.Engine) -> None:

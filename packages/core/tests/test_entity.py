@@ -200,9 +200,6 @@ def test_a_bad_file_raises_and_stores_nothing(
 
 
 def test_the_byte_limit_applies_to_uploads(session: Session) -> None:
-    class Small(UserPicture):
-        pass
-
     user = User(name="ann")
     original = UserPicture.image_limits
     try:

@@ -691,22 +691,25 @@ def _after_write(mapper: Mapper[Any], connection: Connection, target: Image) -> 
             pending.file.close()
 
     tracker = FileTracker.of(session)
+    for store, key in pending.replaces:
+        tracker.delete_after_commit(session, store, key, None)
     tracker.write(
         session,
         pending.store,
         target._key,
         pending.file,
         reproducible=not target.original,
+        owner=target,
         on_commit=committed,
     )
-    for store, key in pending.replaces:
-        tracker.delete_after_commit(session, store, key)
 
 
 def _after_delete(mapper: Mapper[Any], connection: Connection, target: Image) -> None:
     session = object_session(target)
     assert session is not None
-    FileTracker.of(session).delete_after_commit(session, _store_for_delete(target), target._key)
+    FileTracker.of(session).delete_after_commit(
+        session, _store_for_delete(target), target._key, target
+    )
 
 
 def _after_commit(session: Session) -> None:

@@ -74,7 +74,7 @@ def find_orphaned_files(
     files of interrupted writes (``.*.tmp``) older than that are listed too.
 
     :param classes: the :class:`Image` classes whose rows count; by default every
-        mapped subclass of :class:`Image`.
+        mapped subclass of :class:`Image` whose table is in the session's database.
     """
     if not isinstance(store, BaseFileSystemStore):
         raise TypeError(
@@ -82,7 +82,11 @@ def find_orphaned_files(
             f"got {store!r}"
         )
     by_type: dict[str, set[str]] = {}
+    database = inspect(session.connection())
     for cls in _image_classes(session, classes):
+        table = cls.__table__  # type: ignore[attr-defined]
+        if classes is None and not database.has_table(table.name, schema=table.schema):
+            continue  # mapped in this process, but not in this database
         known = by_type.setdefault(cls.object_type, set())
         for image in session.scalars(select(cls).execution_options(yield_per=1000)):
             known.add(

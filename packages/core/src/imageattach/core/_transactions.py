@@ -59,20 +59,29 @@ class _Written:
     reproducible: bool
     #: What was stored under the key before (put back on rollback), or None.
     previous: IO[bytes] | None
+    #: The identity of the image whose row the file belongs to.
+    owner: int
     #: Called once the write is committed (the image drops its pending data).
     on_commit: Callable[[], None] | None
 
 
 @dataclass(slots=True)
-class _Record:
-    """What one transaction or savepoint did to the stores."""
+class _Deleted:
+    store: Store
+    key: Key
+    #: The identity of the image whose row was deleted, or None for a file whose row was
+    #: replaced in place (its key is gone, but no row was deleted).
+    owner: int | None
 
-    written: list[_Written] = field(default_factory=list)
-    deleted: list[tuple[Store, Key]] = field(default_factory=list)
+
+@dataclass(slots=True)
+class _Record:
+    """What one transaction or savepoint did to the stores, in the order it did it."""
+
+    operations: list[_Written | _Deleted] = field(default_factory=list)
 
     def absorb(self, inner: _Record) -> None:
-        self.written.extend(inner.written)
-        self.deleted.extend(inner.deleted)
+        self.operations.extend(inner.operations)
 
 
 class FileTracker:
@@ -120,9 +129,11 @@ class FileTracker:
         file: IO[bytes],
         *,
         reproducible: bool,
+        owner: object,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
-        """Write ``file`` under ``key`` now, keeping what it replaces until the commit."""
+        """Write ``file`` under ``key`` now for the row of ``owner``, keeping what it
+        replaces until the commit."""
         previous = _copy_of(store, key)
         try:
             store.put_file(file, *key, reproducible)
@@ -130,12 +141,19 @@ class FileTracker:
             if previous is not None:
                 previous.close()
             raise
-        self._record(session).written.append(
-            _Written(store, key, reproducible, previous, on_commit)
+        self._record(session).operations.append(
+            _Written(store, key, reproducible, previous, id(owner), on_commit)
         )
 
-    def delete_after_commit(self, session: Session, store: Store, key: Key) -> None:
-        self._record(session).deleted.append((store, key))
+    def delete_after_commit(
+        self, session: Session, store: Store, key: Key, owner: object | None
+    ) -> None:
+        """Delete the file under ``key`` once the transaction commits, unless a row written
+        in it (and not deleted since) owns the key then.  ``owner`` is the image whose row
+        was deleted, or None when its row was replaced in place."""
+        self._record(session).operations.append(
+            _Deleted(store, key, None if owner is None else id(owner))
+        )
 
     # --- when the transaction ends ---------------------------------------------------
 
@@ -184,28 +202,38 @@ def _copy_of(store: Store, key: Key) -> IO[bytes] | None:
 
 
 def _finish(record: _Record) -> None:
-    """The commit succeeded: delete the files of deleted rows, drop the copies."""
-    kept = {(id(w.store), w.key) for w in record.written}
-    done: set[tuple[int, Key]] = set()
-    for store, key in record.deleted:
-        if (id(store), key) in kept or (id(store), key) in done:
-            continue  # a new row of this transaction owns the key now
-        done.add((id(store), key))
+    """The commit succeeded: delete the files no surviving row owns, drop the copies."""
+    owners: dict[tuple[int, Key], set[int]] = {}  # who owns each key written, in the end
+    doomed: dict[tuple[int, Key], tuple[Store, Key]] = {}
+    for operation in record.operations:
+        slot = (id(operation.store), operation.key)
+        if isinstance(operation, _Written):
+            owners.setdefault(slot, set()).add(operation.owner)
+        else:
+            if operation.owner is not None:
+                owners.get(slot, set()).discard(operation.owner)
+            doomed[slot] = (operation.store, operation.key)
+    for slot, (store, key) in doomed.items():
+        if owners.get(slot):
+            continue  # a row of this transaction owns the key now
         try:
             store.delete_file(*key)
         except Exception:
             # The commit happened; a file left over is an orphan, not an error.
             logger.warning("could not delete the image file %r from %r", key, store, exc_info=True)
-    for written in record.written:
-        if written.previous is not None:
-            written.previous.close()
-        if written.on_commit is not None:
-            written.on_commit()
+    for operation in record.operations:
+        if isinstance(operation, _Written):
+            if operation.previous is not None:
+                operation.previous.close()
+            if operation.on_commit is not None:
+                operation.on_commit()
 
 
 def _undo(record: _Record) -> None:
     """The transaction rolled back: every file it wrote goes back to what it was."""
-    for written in reversed(record.written):
+    for written in reversed(record.operations):
+        if not isinstance(written, _Written):
+            continue
         # each file is undone on its own, whatever happens to the others
         try:
             if written.previous is None:
@@ -213,7 +241,7 @@ def _undo(record: _Record) -> None:
             else:
                 written.previous.seek(0)
                 written.store.put_file(written.previous, *written.key, written.reproducible)
-        except Exception:  # noqa: PERF203
+        except Exception:
             logger.warning(
                 "could not undo the image file %r in %r", written.key, written.store, exc_info=True
             )
