@@ -586,6 +586,10 @@ def test_a_page_of_images_costs_a_bounded_number_of_queries(
 
 
 def test_async_sessions(database: Any, store: FileSystemStore) -> None:
+    from datetime import timedelta
+
+    from imageattach.core import find_orphaned_files
+
     async def main() -> None:
         engine = create_async_engine(database.async_url)
         try:
@@ -624,6 +628,20 @@ def test_async_sessions(database: Any, store: FileSystemStore) -> None:
                     user = await session.get_one(User, user_id)
                     picture = await user.awaitable_attrs.picture  # the other way to load them
                     assert picture.original.mimetype == "image/png"  # type: ignore[union-attr]
+                async with AsyncSession(engine) as session:  # a savepoint rolled back
+                    async with session.begin():
+                        savepoint = await session.begin_nested()
+                        user = User(name="carl")
+                        user.picture.from_blob(JPEG)
+                        session.add(user)
+                        await session.flush()
+                        assert len(files(store)) == 2
+                        await savepoint.rollback()
+                        assert len(files(store)) == 1
+                    orphans = await session.run_sync(
+                        find_orphaned_files, store, min_age=timedelta(0)
+                    )
+                    assert orphans == []
         finally:
             await engine.dispose()
 

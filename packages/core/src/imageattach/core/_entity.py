@@ -14,7 +14,7 @@ by :func:`image_attachment`::
     class UserPicture(Base, Image):
         __tablename__ = "user_picture"
         user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
-        user: Mapped[User] = relationship(back_populates=None)
+        user: Mapped[User] = relationship(viewonly=True)  # the way back, if wanted
 
 ``user.picture`` is an image set: the original and its thumbnails, as a list of
 ``UserPicture`` rows loaded like any other relationship, so ``selectinload(User.picture)``
