@@ -65,6 +65,24 @@ def enable_sqlite_foreign_keys(engine: sqlalchemy.Engine) -> None:
         cursor.close()
 
 
+def enable_sqlite_savepoints(engine: sqlalchemy.Engine) -> None:
+    """SQLAlchemy's recipe for SQLite savepoints: the driver's own BEGIN off, ours on.
+
+    Without it pysqlite begins no transaction before the first SAVEPOINT, so releasing
+    that savepoint commits, behind the session's back.  No-op for other databases.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: object) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _on_begin(connection: sqlalchemy.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _has_binaries(bindir: Path) -> bool:
     return all(os.access(bindir / name, os.X_OK) for name in _BINARIES)
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from ._postgres import Database, PostgresServer, enable_sqlite_foreign_keys, start_server
+from ._postgres import (
+    Database,
+    PostgresServer,
+    enable_sqlite_foreign_keys,
+    enable_sqlite_savepoints,
+    start_server,
+)
 
 # ==================================================================================
 # Databases: SQLite and a real PostgreSQL server that the tests start (_postgres.py).
@@ -55,9 +61,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 @pytest.fixture
 def engine(database: Database) -> Iterator[sqlalchemy.Engine]:
-    """An engine on ``database``; SQLite enforces foreign keys, as PostgreSQL does."""
+    """An engine on ``database``; SQLite enforces foreign keys and keeps savepoints inside
+    the transaction, as PostgreSQL does."""
     engine = sqlalchemy.create_engine(database.url)
     enable_sqlite_foreign_keys(engine)
+    enable_sqlite_savepoints(engine)
     try:
         yield engine
     finally:

@@ -111,7 +111,7 @@ class _Pending:
         #: The stored images this new original replaced.  Their files go at the commit
         #: even when their rows are not DELETEd: a new row with the same primary key is
         #: UPDATEd in place (SQLAlchemy's "row switch"), which fires no after_delete.
-        self.replaces: list[tuple[Store, Key]] = []
+        self.replaces: list[tuple[Store, Key, Image]] = []
 
 
 class _ObjectType:
@@ -383,11 +383,15 @@ class BaseImageSet(Generic[_ImageT]):
         width, height = size
         kwargs = dict(extra_kwargs or {})
         kwargs.update(self._identity())
-        replaced: list[tuple[Store, Key]] = []
+        replaced: list[tuple[Store, Key, Image]] = []
         if original:
             for existing in list(self._images()):
                 if inspect(existing).persistent:
-                    replaced.append((existing._imageattach_store or target, existing._key))
+                    store_of = existing._imageattach_store or target
+                    replaced.append((store_of, existing._key, existing))
+                elif existing._imageattach_pending is not None:
+                    # never flushed: what it was to replace, this one replaces now
+                    replaced.extend(existing._imageattach_pending.replaces)
                 self._remove(existing)
         image = cls(*(extra_args or ()), **kwargs)
         image.width = width
@@ -691,8 +695,8 @@ def _after_write(mapper: Mapper[Any], connection: Connection, target: Image) -> 
             pending.file.close()
 
     tracker = FileTracker.of(session)
-    for store, key in pending.replaces:
-        tracker.delete_after_commit(session, store, key, None)
+    for store, key, replaced in pending.replaces:
+        tracker.delete_after_commit(session, store, key, replaced)
     tracker.write(
         session,
         pending.store,

@@ -69,9 +69,9 @@ class _Written:
 class _Deleted:
     store: Store
     key: Key
-    #: The identity of the image whose row was deleted, or None for a file whose row was
-    #: replaced in place (its key is gone, but no row was deleted).
-    owner: int | None
+    #: The identity of the image whose row was deleted, or replaced by a new row with the
+    #: same primary key (SQLAlchemy's "row switch", which deletes no row).
+    owner: int
 
 
 @dataclass(slots=True)
@@ -145,15 +145,11 @@ class FileTracker:
             _Written(store, key, reproducible, previous, id(owner), on_commit)
         )
 
-    def delete_after_commit(
-        self, session: Session, store: Store, key: Key, owner: object | None
-    ) -> None:
+    def delete_after_commit(self, session: Session, store: Store, key: Key, owner: object) -> None:
         """Delete the file under ``key`` once the transaction commits, unless a row written
         in it (and not deleted since) owns the key then.  ``owner`` is the image whose row
-        was deleted, or None when its row was replaced in place."""
-        self._record(session).operations.append(
-            _Deleted(store, key, None if owner is None else id(owner))
-        )
+        was deleted or replaced."""
+        self._record(session).operations.append(_Deleted(store, key, id(owner)))
 
     # --- when the transaction ends ---------------------------------------------------
 
@@ -210,8 +206,7 @@ def _finish(record: _Record) -> None:
         if isinstance(operation, _Written):
             owners.setdefault(slot, set()).add(operation.owner)
         else:
-            if operation.owner is not None:
-                owners.get(slot, set()).discard(operation.owner)
+            owners.get(slot, set()).discard(operation.owner)
             doomed[slot] = (operation.store, operation.key)
     for slot, (store, key) in doomed.items():
         if owners.get(slot):
