@@ -900,3 +900,16 @@ def test_replaced_twice_between_flushes_then_deleted(
     session.delete(user)
     session.commit()
     assert files(store) == {}
+
+
+def test_an_image_removed_by_hand_and_replaced_in_place(
+    session: Session, store: FileSystemStore
+) -> None:
+    user = User(id=1, name="ann")
+    user.picture.from_blob(PNG)
+    session.add(user)
+    session.commit()
+    user.picture.remove(user.picture[0])  # by hand: the image set never sees it go
+    user.picture.from_blob(JPEG)  # same primary key (1, 400, 300): an UPDATE, no DELETE
+    session.commit()
+    assert list(files(store)) == ["user-picture/1/0/1.400x300.jpe"]

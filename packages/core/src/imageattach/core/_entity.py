@@ -697,6 +697,9 @@ def _after_write(mapper: Mapper[Any], connection: Connection, target: Image) -> 
     tracker = FileTracker.of(session)
     for store, key, replaced in pending.replaces:
         tracker.delete_after_commit(session, store, key, replaced)
+    switched = _switched_out(session, mapper, target)
+    if switched is not None:
+        tracker.delete_after_commit(session, _store_for_delete(switched), switched._key, switched)
     tracker.write(
         session,
         pending.store,
@@ -706,6 +709,24 @@ def _after_write(mapper: Mapper[Any], connection: Connection, target: Image) -> 
         owner=target,
         on_commit=committed,
     )
+
+
+def _switched_out(session: Session, mapper: Mapper[Any], target: Image) -> "Image | None":
+    """The deleted image whose row ``target`` took over in this flush, if any.
+
+    A new object with the primary key of one deleted in the same flush is written as an
+    UPDATE of that row (SQLAlchemy's "row switch"): no after_delete fires for the old one.
+    Images replaced through an image set are known already (``_Pending.replaces``); this
+    catches the rest, when the old image's columns are loaded (never a load in a flush).
+    """
+    if inspect(target).key is not None:
+        return None  # an ordinary UPDATE of a persistent row
+    old = session.identity_map.get(mapper.identity_key_from_instance(target))
+    if old is None or old is target or not isinstance(old, Image):
+        return None
+    if inspect(old).unloaded & {column.key for column in mapper.column_attrs}:
+        return None  # its key cannot be known without a query: at worst, an orphan
+    return old
 
 
 def _after_delete(mapper: Mapper[Any], connection: Connection, target: Image) -> None:
