@@ -103,15 +103,11 @@ def _resolve(store: Store) -> Store:
 class _Pending:
     """The data of an image made in this process, until its row is committed."""
 
-    __slots__ = ("file", "replaces", "store")
+    __slots__ = ("file", "store")
 
     def __init__(self, file: IO[bytes], store: Store) -> None:
         self.file = file
         self.store = store
-        #: The stored images this new original replaced.  Their files go at the commit
-        #: even when their rows are not DELETEd: a new row with the same primary key is
-        #: UPDATEd in place (SQLAlchemy's "row switch"), which fires no after_delete.
-        self.replaces: list[tuple[Store, Key, Image]] = []
 
 
 class _ObjectType:
@@ -383,15 +379,12 @@ class BaseImageSet(Generic[_ImageT]):
         width, height = size
         kwargs = dict(extra_kwargs or {})
         kwargs.update(self._identity())
-        replaced: list[tuple[Store, Key, Image]] = []
         if original:
             for existing in list(self._images()):
                 if inspect(existing).persistent:
-                    store_of = existing._imageattach_store or target
-                    replaced.append((store_of, existing._key, existing))
-                elif existing._imageattach_pending is not None:
-                    # never flushed: what it was to replace, this one replaces now
-                    replaced.extend(existing._imageattach_pending.replaces)
+                    # Load its columns now: if the new row takes its primary key, the flush
+                    # needs its key without a query (see _switched_out).
+                    existing.mimetype  # noqa: B018
                 self._remove(existing)
         image = cls(*(extra_args or ()), **kwargs)
         image.width = width
@@ -400,8 +393,7 @@ class BaseImageSet(Generic[_ImageT]):
         image.original = original
         image.created_at = _now()
         raw_file.seek(0)
-        image._imageattach_pending = pending = _Pending(raw_file, target)
-        pending.replaces = replaced
+        image._imageattach_pending = _Pending(raw_file, target)
         image._imageattach_store = target
         self._add(image)
         return image
@@ -695,11 +687,10 @@ def _after_write(mapper: Mapper[Any], connection: Connection, target: Image) -> 
             pending.file.close()
 
     tracker = FileTracker.of(session)
-    for store, key, replaced in pending.replaces:
-        tracker.delete_after_commit(session, store, key, replaced)
     switched = _switched_out(session, mapper, target)
-    if switched is not None:
-        tracker.delete_after_commit(session, _store_for_delete(switched), switched._key, switched)
+    if switched is not None:  # its file goes at the commit, unless this one took its key
+        store = switched._imageattach_store or pending.store
+        tracker.delete_after_commit(session, store, switched._key, switched)
     tracker.write(
         session,
         pending.store,
@@ -716,8 +707,8 @@ def _switched_out(session: Session, mapper: Mapper[Any], target: Image) -> "Imag
 
     A new object with the primary key of one deleted in the same flush is written as an
     UPDATE of that row (SQLAlchemy's "row switch"): no after_delete fires for the old one.
-    Images replaced through an image set are known already (``_Pending.replaces``); this
-    catches the rest, when the old image's columns are loaded (never a load in a flush).
+    It is found when its columns are loaded (there is never a query in a flush);
+    ``from_raw_file`` loads them for the images it replaces.
     """
     if inspect(target).key is not None:
         return None  # an ordinary UPDATE of a persistent row
