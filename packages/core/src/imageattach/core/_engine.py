@@ -291,6 +291,7 @@ class StaticFiles:
         "_keys",
         "_methods",
         "_mount_prefix",
+        "_not_modified",
         "_opener",
         "_real_root",
         "cache_control",
@@ -342,6 +343,12 @@ class StaticFiles:
             None
             if self.versioned_cache_control is None
             else ("Cache-Control", self.versioned_cache_control),
+        )
+        #: A 304's header fields after its ETag (SPEC 4.5), unversioned and versioned.
+        not_modified = [_NOSNIFF, *(_CORS if cors else ())]
+        self._not_modified = (
+            _with(not_modified, self._cache_headers[0]),
+            _with(not_modified, self._cache_headers[1]),
         )
         self._keys = _FIELDS if header_keys == "field" else _ENVIRON_KEYS
         self._entries: dict[str, _Entry] = {}
@@ -403,6 +410,35 @@ class StaticFiles:
         if_unmodified_since = get(keys[1])
         if_none_match = get(keys[2])
         if_modified_since = get(keys[3])
+        versioned = 1 if query and _is_versioned(query) else 0
+        # A file we have opened and checked before: one stat tells whether it is still
+        # the same file (SPEC 10.4), and a 304, 412 or HEAD needs no more.  First what a
+        # browser revalidating its copy sends, the most common request of a busy
+        # server: If-None-Match with our very tag, and nothing checked before it.
+        if (
+            entry is not None
+            and if_none_match == entry.etag
+            and if_match is None
+            and if_unmodified_since is None
+        ):
+            try:
+                st = self._opener.stat(rest)
+            except (OSError, ValueError):
+                pass  # gone, or the root was replaced: the open below decides
+            else:
+                if (
+                    st.st_mtime_ns,
+                    st.st_size,
+                    st.st_ino,
+                    st.st_dev,
+                    st.st_ctime_ns,
+                ) == entry.identity:
+                    # The ETag tuple is made anew: the tag was just read, and the
+                    # cached tuple would be one more cold object to touch.
+                    return Response(
+                        304, [("ETag", entry.etag), *self._not_modified[versioned]], b""
+                    )
+            entry = None  # not the same file any more: the open below decides
         conditions: _Conditions | None = None
         if (
             if_match is not None
@@ -417,30 +453,13 @@ class StaticFiles:
                 if_none_match if type(if_none_match) is str else None,
                 if_modified_since if type(if_modified_since) is str else None,
             )
-        versioned = 1 if query and _is_versioned(query) else 0
         if entry is not None and (conditions is not None or method == "HEAD"):
-            # A file we have opened and checked before: one stat tells whether it is
-            # still the same file (SPEC 10.4), and a 304, 412 or HEAD needs no more.
             try:
-                st = self._opener.stat(rest)
+                st = self._opener.stat(rest)  # as above: the same file, or the open decides
             except (OSError, ValueError):
-                pass  # gone, or the root was replaced: the open below decides
+                pass
             else:
-                if (
-                    st.st_mtime_ns,
-                    st.st_size,
-                    st.st_ino,
-                    st.st_dev,
-                    st.st_ctime_ns,
-                ) == entry.identity:
-                    if (
-                        if_none_match == entry.etag
-                        and if_match is None
-                        and if_unmodified_since is None
-                    ):
-                        # What a browser revalidating its copy sends: If-None-Match
-                        # with our very tag, and nothing that is checked before it.
-                        return Response(304, list(entry.not_modified_headers[versioned]), b"")
+                if _identity(st) == entry.identity:
                     response = self._answer(method, entry, conditions, versioned)
                     if response is not None:
                         return response
@@ -498,7 +517,7 @@ class StaticFiles:
         if conditions is not None:
             status = _evaluate(conditions, entry)
             if status == 304:  # SPEC 4.5
-                return Response(304, list(entry.not_modified_headers[versioned]), b"")
+                return Response(304, [("ETag", entry.etag), *self._not_modified[versioned]], b"")
             if status == 412:
                 return self._error(412, method)
         if method == "HEAD":  # SPEC 1.3: the headers of a GET, no bytes read; Range ignored
@@ -580,10 +599,8 @@ class StaticFiles:
             tail.append(_SVG_CSP)
             if self.svg_as_attachment:
                 tail.append(_SVG_ATTACHMENT)
-        not_modified = [("ETag", etag), _NOSNIFF]
         if self.cors:
             tail += _CORS
-            not_modified += _CORS
         head = (("Content-Type", content_type), ("Content-Length", str(st.st_size)))
         plain, versioned = self._cache_headers
         entry = _Entry(
@@ -595,7 +612,6 @@ class StaticFiles:
             content_type,
             (head + _with(tail, plain), head + _with(tail, versioned)),
             (_with(tail, plain), _with(tail, versioned)),
-            (_with(not_modified, plain), _with(not_modified, versioned)),
         )
         if self.cache_size and mtime <= now:  # a future date is clamped anew each time
             entries = self._entries
@@ -645,9 +661,10 @@ class _Entry(NamedTuple):
     """What the engine knows of a file it has opened and checked: computed once.
 
     ``headers`` is the 200's header set, ``tail`` the same without
-    ``Content-Type`` and ``Content-Length`` (for a 206), ``not_modified_headers``
-    the 304's.  Each comes twice, with the ``Cache-Control`` of an unversioned
-    and of a versioned URL (SPEC 3.8): index 0 and 1.
+    ``Content-Type`` and ``Content-Length`` (for a 206).  Each comes twice, with the
+    ``Cache-Control`` of an unversioned and of a versioned URL (SPEC 3.8): index 0
+    and 1.  (A 304's header set is the ``ETag`` and the engine's ``_not_modified``,
+    the same for every file.)
     """
 
     identity: _Identity
@@ -658,7 +675,6 @@ class _Entry(NamedTuple):
     content_type: str
     headers: tuple[_HeaderSet, _HeaderSet]
     tail: tuple[_HeaderSet, _HeaderSet]
-    not_modified_headers: tuple[_HeaderSet, _HeaderSet]
 
 
 #: The precondition header fields of a request (RFC 9110 §13.1): If-Match,
