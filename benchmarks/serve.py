@@ -8,12 +8,18 @@ Scenarios, each run as interleaved round-robin rounds (median requests/s reporte
   (competitors that send no ETag, or do not answer 304 to it, are skipped: 1.1.0 does neither);
 * ``404``: GETs of keys missing from the store (under the prefix; a middleware may answer 404
   itself or fall through to the wrapped app, which answers 404).
+
+The ``304`` scenario also times ``floor``, no competitor but a bound: a WSGI app that makes the
+one ``os.stat`` of the file SPEC 10.4 asks of every request and answers a fixed 304.  No
+middleware that keeps SPEC 10.4 can be faster, so its ratio to Werkzeug (in its note) is the
+most any such middleware can reach here.
 """
 
 from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import random
 import statistics
@@ -36,7 +42,7 @@ from benchmarks._common import (
     judge,
     median,
 )
-from benchmarks._data import Key, ServeStore, ensure_serve_store
+from benchmarks._data import URL_PREFIX, Key, ServeStore, ensure_serve_store
 from benchmarks._legacy import Legacy
 from benchmarks._wsgi import (
     Environ,
@@ -55,6 +61,28 @@ TARGETS: dict[str, dict[str, float]] = {
     "small 200": {WERKZEUG: 2.0, LEGACY: 1.0},
     "304": {WERKZEUG: 5.0},
 }
+
+
+FLOOR = "floor"
+
+
+def floor_app(root: str, prefix: str) -> WSGIApp:
+    """A stat of the file under ``root`` and a fixed 304: the least a request can cost."""
+    base = root.rstrip("/") + "/"
+    skip = len(prefix.rstrip("/")) + 1
+    headers = [
+        ("ETag", '"0-0"'),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Cache-Control", "public, max-age=60"),
+    ]
+    stat = os.stat
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        stat(base + environ["PATH_INFO"][skip:])
+        start_response("304 Not Modified", list(headers))
+        return []
+
+    return app
 
 
 class HarnessError(RuntimeError):
@@ -197,6 +225,12 @@ def run(settings: Settings, legacy: Legacy | None, log: Log) -> tuple[list[Row],
         for scenario, why in comp.skip.items():
             log(f"  {comp.name}: {scenario} skipped: {why}")
 
+    ours = next((c for c in comps if c.name == OURS and c.app and not c.problem), None)
+    if ours is not None and "304" not in ours.skip:
+        floor = Competitor(FLOOR, floor_app(str(store.root), URL_PREFIX), etags=ours.etags)
+        floor.skip = dict.fromkeys(("small 200", "large 200", "404"), "times 304s only")
+        comps.append(floor)
+
     template = environ_template(file_wrapper=True)
     mean_large = statistics.fmean(store.size_of(k) for k in large_seq) if large_seq else 0.0
     scenarios: list[tuple[str, str, Callable[[Competitor], list[dict[str, str]]]]] = [
@@ -251,6 +285,11 @@ def run(settings: Settings, legacy: Legacy | None, log: Log) -> tuple[list[Row],
                 )
             if row.target and not row.verdict:
                 row.verdict = "n/a"
+            if comp.name == FLOOR and row.samples:
+                row.note = "a stat and a fixed 304: the bound of any middleware (SPEC 10.4)"
+                if WERKZEUG in samples:
+                    bound = _paired_ratio(row.samples, samples[WERKZEUG])
+                    row.note += f"; {bound:.2f}x werkzeug"
             if scenario == "small 200" and comp.info:
                 row.note = row.note or (
                     "body: "
@@ -273,6 +312,10 @@ def run(settings: Settings, legacy: Legacy | None, log: Log) -> tuple[list[Row],
         }
     }
     return rows, extra
+
+
+def _paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    return median([o / t for o, t in zip(ours, theirs, strict=True) if t > 0])
 
 
 def profile_ours(settings: Settings, log: Log, top: int = 15) -> str:
