@@ -15,13 +15,21 @@ concurrency of ``--asgi-concurrency`` requests in flight and sequentially:
 * ``404``: keys missing from the store (concurrent only; ``starlette-bare`` raises
   ``HTTPException`` there, which only the ``Starlette`` application turns into a 404).
 
+The ``304`` scenarios also time ``floor``, no competitor but a bound: an ASGI app that makes the
+one ``os.stat`` SPEC 10.4 asks of every request on a worker thread (one hop, the cheapest
+asyncio has: file I/O never runs on the event loop) and sends a fixed 304.  No adapter that keeps
+both rules can be faster, so its ratio to Starlette (in its note) is the most any can reach.
+
 Targets: ours >= 5x ``starlette`` for small 200s and for 304s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import queue
 import random
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,7 +58,7 @@ from benchmarks._common import (
     judge,
     median,
 )
-from benchmarks._data import Key, ServeStore, ensure_serve_store
+from benchmarks._data import URL_PREFIX, Key, ServeStore, ensure_serve_store
 
 Log = Callable[[str], None]
 SECTION = "asgi"
@@ -61,6 +69,7 @@ TARGETS: dict[str, dict[str, float]] = {
     "304": {STARLETTE: 5.0},
 }
 NOTES = {STARLETTE_BARE: "StaticFiles alone: no Starlette app, middleware or router"}
+FLOOR = "floor"
 _MIN_BATCH = 100
 _CALIBRATION_REQUESTS = 300
 
@@ -81,6 +90,44 @@ class Scenario:
     base: str  # "small 200", "304", "404": what TARGETS and Competitor.skip are keyed by
     concurrency: int
     reqs_for: Callable[[Competitor], list[Req]]
+
+
+def floor_app(root: str, prefix: str) -> ASGIApp:
+    """One ``os.stat`` on a worker thread and a fixed 304: the least a request can cost.
+
+    The hop is the cheapest asyncio has: a put on a queue that one thread waits on, and
+    ``loop.call_soon_threadsafe`` back (no executor, no concurrent future).
+    """
+    base = root.rstrip("/") + "/"
+    skip = len(prefix.rstrip("/")) + 1
+    start = {
+        "type": "http.response.start",
+        "status": 304,
+        "headers": [
+            (b"etag", b'"0-0"'),
+            (b"x-content-type-options", b"nosniff"),
+            (b"cache-control", b"public, max-age=60"),
+        ],
+    }
+    end = {"type": "http.response.body", "body": b""}
+    jobs: queue.SimpleQueue[tuple[Any, Any, str]] = queue.SimpleQueue()
+
+    def worker() -> None:
+        while True:
+            loop, future, path = jobs.get()
+            loop.call_soon_threadsafe(future.set_result, os.stat(path))
+
+    threading.Thread(target=worker, name="bench-floor", daemon=True).start()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        jobs.put((loop, future, base + scope["path"][skip:]))
+        await future
+        await send(dict(start))
+        await send(dict(end))
+
+    return app  # type: ignore[return-value]
 
 
 def _text_headers(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -189,6 +236,13 @@ async def _main(
         for scenario, why in comp.skip.items():
             log(f"  {comp.name}: {scenario} skipped: {why}")
 
+    ours = next((c for c in comps if c.name == OURS and c.app and not c.problem), None)
+    if ours is not None and "304" not in ours.skip:
+        floor = Competitor(FLOOR, floor_app(str(store.root), URL_PREFIX))
+        floor.etags = ours.etags
+        floor.skip = dict.fromkeys(("small 200", "404"), "times 304s only")
+        comps.append(floor)
+
     def small(c: Competitor) -> list[Req]:
         return [Req(k.url_path, nbytes=store.size_of(k)) for k in small_seq]
 
@@ -254,6 +308,12 @@ async def _main(
                     if target is not None:
                         row.verdict = judge(row.ratio, target)
                 row.note = NOTES.get(comp.name, "")
+                if comp.name == FLOOR:
+                    row.note = "one stat in one thread hop, a fixed 304: the bound of any adapter"
+                    if STARLETTE in samples:
+                        pairs = zip(row.samples, samples[STARLETTE], strict=True)
+                        bound = median([f / s for f, s in pairs if s > 0])
+                        row.note += f"; {bound:.2f}x starlette"
             else:
                 row.note = (
                     failed.get(comp.name) or comp.problem or comp.skip.get(sc.base, "skipped")

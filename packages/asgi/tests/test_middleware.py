@@ -615,6 +615,161 @@ def test_cancelled_during_the_decision_closes_the_file(root: Path, started: bool
         asyncio.run(main())
 
 
+# -- the default worker threads (no executor set) ------------------------------------------
+
+
+class GatedFiles(RecordingFiles):
+    """Records the decision's thread, and holds the decision until ``gate`` is set."""
+
+    def __init__(self, files: StaticFiles) -> None:
+        super().__init__(files)
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def decide(self, *args: Any) -> Any:
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().decide(*args)
+
+
+def test_default_workers_decide_off_the_loop_in_one_hop(root: Path) -> None:
+    middleware = make(root)
+    middleware.files = recorder = RecordingFiles(middleware.files)  # type: ignore[assignment]
+    messages = request(middleware, "GET", "/images/small.png")
+    assert status(messages) == 200
+    assert b"".join(m["body"] for m in messages[1:]) == SMALL
+    assert len(recorder.threads) == 1
+    assert recorder.threads[0] is not threading.current_thread(), "not on the event loop"
+    assert recorder.threads[0].name == "imageattach-asgi"
+
+
+@needs_proc_fd
+def test_default_workers_cancelled_during_the_decision_close_the_file(root: Path) -> None:
+    middleware = make(root)
+    middleware.files = gated = GatedFiles(middleware.files)  # type: ignore[assignment]
+    path = root / "big.png"  # the decision keeps it open: more than a block
+
+    async def main() -> None:
+        task, sent = drive(middleware, scope_for("GET", "/images/big.png"))
+        await until(gated.entered.is_set)  # a worker is deciding
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gated.gate.set()  # the engine opens the file after the task is gone
+        await until(lambda: len(gated.threads) == 1 and open_fds_to(path) == [])
+        assert sent == []
+
+    with no_file_left_to_the_collector():
+        asyncio.run(main())
+
+
+@needs_proc_fd
+def test_default_workers_result_back_as_the_task_is_cancelled_is_closed(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision is delivered, and the task cancelled before it resumes: still closed."""
+    from imageattach.asgi import _middleware
+
+    path = root / "big.png"  # the decision keeps it open: more than a block
+    tasks: list[asyncio.Task[None]] = []
+    real_deliver = _middleware._deliver
+
+    def deliver_then_cancel(future: asyncio.Future[Any], *args: Any) -> None:
+        real_deliver(future, *args)
+        assert future.done()
+        assert not future.cancelled()
+        tasks[0].cancel()  # before the task resumes with the result
+
+    monkeypatch.setattr(_middleware, "_deliver", deliver_then_cancel)
+
+    async def main() -> None:
+        task, sent = drive(make(root), scope_for("GET", "/images/big.png"))
+        tasks.append(task)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert sent == []
+        assert open_fds_to(path) == []
+
+    with no_file_left_to_the_collector():
+        asyncio.run(main())
+
+
+def test_workers_skip_a_job_cancelled_before_a_thread_takes_it() -> None:
+    from imageattach.asgi._middleware import _Workers
+
+    workers = _Workers(max_workers=1)
+    gate, ran, discarded = threading.Event(), [], []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        busy = workers.hop(loop, gate.wait, (30,), discarded.append)
+        queued = workers.hop(loop, ran.append, ("queued",), discarded.append)
+        queued.cancel()
+        gate.set()
+        assert await busy is True
+        await until(lambda: discarded == [None])
+        follow = workers.hop(loop, ran.append, ("after",), discarded.append)
+        await follow
+        assert ran == ["after"], "the cancelled job never ran; the worker lives on"
+
+    asyncio.run(main())
+    assert workers._threads == 1
+
+
+def test_workers_raise_the_job_error_in_the_task_and_keep_working() -> None:
+    from imageattach.asgi._middleware import _Workers
+
+    workers = _Workers(max_workers=2)
+
+    def fail() -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with pytest.raises(OSError, match="Input/output error"):
+            await workers.hop(loop, fail, (), print)
+        assert await workers.hop(loop, len, ("abc",), print) == 3
+
+    asyncio.run(main())
+
+
+def test_workers_discard_a_result_whose_loop_has_closed() -> None:
+    from imageattach.asgi._middleware import _Workers
+
+    workers = _Workers(max_workers=1)
+    gate, discarded = threading.Event(), []
+    loop = asyncio.new_event_loop()
+    try:
+        workers.hop(loop, lambda: gate.wait(30) and "an open file", (), discarded.append)
+    finally:
+        loop.close()
+    gate.set()
+    deadline = time.monotonic() + 30
+    while not discarded and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert discarded == ["an open file"]
+
+
+def test_workers_start_threads_as_needed_up_to_the_limit() -> None:
+    from imageattach.asgi._middleware import _Workers
+
+    workers = _Workers(max_workers=3)
+    gate = threading.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        jobs = [workers.hop(loop, gate.wait, (30,), print) for _ in range(5)]
+        assert workers._threads == 3, "one thread a job, up to max_workers"
+        gate.set()
+        assert await asyncio.gather(*jobs) == [True] * 5
+        await until(lambda: workers._idle == 3)
+        again = [workers.hop(loop, len, ("ab",), print) for _ in range(3)]
+        assert await asyncio.gather(*again) == [2, 2, 2]
+        assert workers._threads == 3, "idle threads are used again, none added"
+
+    asyncio.run(main())
+
+
 @needs_proc_fd
 def test_a_file_that_shrinks_mid_body_ends_the_response_incomplete(root: Path) -> None:
     middleware = make(root)
