@@ -31,6 +31,8 @@ LEGACY = "1.1.0"
 STARLETTE = "starlette"
 STARLETTE_BARE = "starlette-bare"
 NGINX = "nginx"
+#: Not a competitor but a bound: the least a request can cost under the same rules.
+FLOOR = "floor"
 
 PASS = "PASS"
 MISS = "MISS"

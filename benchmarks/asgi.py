@@ -48,6 +48,7 @@ from benchmarks._asgi import (
     request,
 )
 from benchmarks._common import (
+    FLOOR,
     OURS,
     STARLETTE,
     STARLETTE_BARE,
@@ -69,7 +70,6 @@ TARGETS: dict[str, dict[str, float]] = {
     "304": {STARLETTE: 5.0},
 }
 NOTES = {STARLETTE_BARE: "StaticFiles alone: no Starlette app, middleware or router"}
-FLOOR = "floor"
 _MIN_BATCH = 100
 _CALIBRATION_REQUESTS = 300
 

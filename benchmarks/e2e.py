@@ -8,6 +8,10 @@ Servers, each started here as a subprocess on a free loopback port and stopped a
 * ``ours@gunicorn`` / ``werkzeug@gunicorn``: our WSGI middleware, and Werkzeug's
   ``SharedDataMiddleware``, under the same gunicorn command (1 sync worker; both hand the file
   to ``wsgi.file_wrapper``, which gunicorn sends with ``sendfile()``);
+* ``floor@gunicorn``: not a competitor but a bound, ``benchmarks._e2e_apps.floor_wsgi``: a bare
+  WSGI app (a stat and a fixed 304, or the file to ``wsgi.file_wrapper`` with fixed headers)
+  under the same gunicorn command; its note gives its ratio to Werkzeug's, the most any
+  middleware can reach under that server;
 * ``nginx``: the same folder through ``location /__images__/ { alias STORE/; }`` with
   ``sendfile on``, 1 worker process: the ceiling.
 
@@ -45,6 +49,7 @@ from typing import Any
 
 from benchmarks._common import (
     BENCH_DIR,
+    FLOOR,
     NGINX,
     OURS,
     STARLETTE,
@@ -183,6 +188,7 @@ def _plan(store: ServeStore, tmp: Path) -> list[Server]:
         Server("ours@gunicorn", "gunicorn", OURS, problem=installed("gunicorn")),
         Server("werkzeug@gunicorn", "gunicorn", WERKZEUG, problem=installed("gunicorn")),
         Server(NGINX, "nginx", NGINX),
+        Server("floor@gunicorn", "gunicorn", FLOOR, problem=installed("gunicorn")),
     ]
     ours_wsgi = wsgi_unavailable(OURS)
     if ours_wsgi:
@@ -195,6 +201,7 @@ def _plan(store: ServeStore, tmp: Path) -> list[Server]:
         "starlette@uvicorn": "starlette_asgi",
         "ours@gunicorn": "ours_wsgi",
         "werkzeug@gunicorn": "werkzeug_wsgi",
+        "floor@gunicorn": "floor_wsgi",
     }
     for server in servers:
         server.port = _free_port()
@@ -584,7 +591,7 @@ def _rows(scenario: str, servers: Sequence[Server], samples: dict[str, list[floa
     rows = []
     for server in servers:
         row = Row(SECTION, scenario, server.name, "throughput", "req/s")
-        is_rival = server.competitor not in (OURS, NGINX)
+        is_rival = server.competitor not in (OURS, NGINX, FLOOR)
         if is_rival:
             row.target = f">= {TARGET:g}x"
         values = good.get(server.name)
@@ -598,9 +605,10 @@ def _rows(scenario: str, servers: Sequence[Server], samples: dict[str, list[floa
         row.value = median(values)
         notes = []
         ours = good.get(ours_of.get(server.group, ""))
-        if is_rival and ours is not None:
+        if (is_rival or server.competitor == FLOOR) and ours is not None:
             row.set_ratio(ours)
-            row.verdict = judge(row.ratio, TARGET)
+            if is_rival:
+                row.verdict = judge(row.ratio, TARGET)
         elif is_rival:
             row.verdict = "n/a"
         nginx = good.get(NGINX)
@@ -610,6 +618,8 @@ def _rows(scenario: str, servers: Sequence[Server], samples: dict[str, list[floa
             per_round = [v / n for v, n in zip(values, nginx, strict=True) if n > 0]
             if per_round:
                 notes.append(f"{median(per_round):.2f}x nginx")
+        if server.competitor == FLOOR:
+            notes.append(_floor_note(server, servers, values, good))
         errors = [_describe_errors(r) for r in server.runs.get(scenario, [])]
         socket_errors = [e for e in errors if e != "no socket errors"]
         if socket_errors:
@@ -617,6 +627,26 @@ def _rows(scenario: str, servers: Sequence[Server], samples: dict[str, list[floa
         row.note = ", ".join(notes)
         rows.append(row)
     return rows
+
+
+def _floor_note(
+    floor: Server, servers: Sequence[Server], values: list[float], good: dict[str, list[float]]
+) -> str:
+    """What the floor row means, and its ratio to the same server's competitor."""
+    note = "a bare app: the most any middleware can be under this server"
+    rival = next(
+        (
+            s
+            for s in servers
+            if s.group == floor.group and s.competitor not in (OURS, NGINX, FLOOR)
+        ),
+        None,
+    )
+    theirs = good.get(rival.name) if rival is not None else None
+    if rival is None or theirs is None:
+        return note
+    bound = [v / t for v, t in zip(values, theirs, strict=True) if t > 0]
+    return f"{note}; {median(bound):.2f}x {rival.name}" if bound else note
 
 
 def _tool_versions() -> dict[str, str]:

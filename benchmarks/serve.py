@@ -30,6 +30,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from benchmarks._common import (
+    FLOOR,
     LEGACY,
     OURS,
     WERKZEUG,
@@ -61,9 +62,6 @@ TARGETS: dict[str, dict[str, float]] = {
     "small 200": {WERKZEUG: 2.0, LEGACY: 1.0},
     "304": {WERKZEUG: 5.0},
 }
-
-
-FLOOR = "floor"
 
 
 def floor_app(root: str, prefix: str) -> WSGIApp:

@@ -11,6 +11,9 @@ wide, from bytes in memory:
   ``len(img.sequence)``, ``resize(w, h)`` with its default filter (``'undefined'``: ImageMagick
   picks), ``strip()``, ``save(file=buf)``, with ImageMagick's default OpenMP threads (one per
   core);
+* ``floor``: no competitor but a bound: Pillow's decode alone, as ours makes it (DCT-scaled
+  for the JPEG), the least any Pillow thumbnailer can take; its note gives Wand's time over it,
+  the most such a thumbnailer can be;
 * ``wand 1 thread``: the same with ImageMagick's thread limit at 1 (``MAGICK_THREAD_LIMIT=1``,
   set through ``wand.resource.limits['thread']`` between calls): per core, like ours.
 
@@ -42,6 +45,7 @@ from typing import Any
 
 from benchmarks._common import (
     BENCH_DIR,
+    FLOOR,
     MISS,
     OURS,
     PASS,
@@ -178,6 +182,17 @@ def ours_thumbnail(data: bytes, width: int, height: int) -> bytes:
     return make_thumbnail(data, width, height)[0]
 
 
+def floor_decode(data: bytes, width: int, height: int) -> bytes:
+    """Only the decode of a thumbnail: the image read into memory, nothing made of it."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        if im.format == "JPEG":
+            im.draft(None, (width * 2, height * 2))  # what ours does: DCT scaling
+        im.load()
+    return b""
+
+
 def wand_thumbnail(data: bytes, width: int, height: int) -> bytes:
     """1.1.0's generate_thumbnail(), minus the database: the same Wand calls."""
     from wand.image import Image as WandImage
@@ -214,7 +229,7 @@ def set_wand_threads(n: int) -> None:
 
 
 def _competitors(problem: str) -> dict[str, Thumbnailer]:
-    out: dict[str, Thumbnailer] = {OURS: ours_thumbnail}
+    out: dict[str, Thumbnailer] = {OURS: ours_thumbnail, FLOOR: floor_decode}
     if not problem:
         default = wand_threads()
 
@@ -357,7 +372,7 @@ def run(settings: Settings, log: Log) -> tuple[list[Row], dict[str, Any]]:
     for scenario in scenarios:
         data = scenario.path.read_bytes()
         outputs = {name: _check(name, fn(data, scenario.width, scenario.height), scenario)
-                   for name, fn in competitors.items()}  # fmt: skip
+                   for name, fn in competitors.items() if name != FLOOR}  # fmt: skip
         log(f"thumbnails: {scenario.name}, {settings.rounds} rounds of {batch}")
         samples = interleaved_rounds(
             {name: _timer(fn, data, scenario, batch) for name, fn in competitors.items()},
@@ -373,6 +388,17 @@ def run(settings: Settings, log: Log) -> tuple[list[Row], dict[str, Any]]:
         if problem:
             ours_row.note += f"; wand rows skipped: {problem}"
         rows.append(ours_row)
+        floor = Row(SECTION, scenario.name, FLOOR, "time per image", "ms")
+        floor.value, floor.samples = median(samples[FLOOR]), samples[FLOOR]
+        floor.ratio_samples = [f / o for f, o in zip(samples[FLOOR], ours, strict=True) if o]
+        floor.ratio = median(floor.ratio_samples) if floor.ratio_samples else None
+        floor.note = "Pillow's decode alone: the bound of any Pillow thumbnailer"
+        if problem:
+            floor.note += f"; wand rows skipped: {problem}"
+        else:
+            bound = [w / f for w, f in zip(samples[WAND], samples[FLOOR], strict=True) if f]
+            floor.note += f"; wand takes {median(bound):.2f}x it"
+        rows.append(floor)
         for name in (WAND, WAND_1T) if not problem else ():
             row = Row(SECTION, scenario.name, name, "time per image", "ms")
             row.value, row.samples = median(samples[name]), samples[name]
