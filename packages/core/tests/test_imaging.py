@@ -430,6 +430,61 @@ def test_png_thumbnail_has_no_text_but_its_profile() -> None:
         assert chunk not in thumbnail
 
 
+def grainy(size: tuple[int, int]) -> Image.Image:
+    """RGBA noise over a gradient, as a photo's grain leaves it: few long matches."""
+    rng = random.Random(7)
+    width, height = size
+    noise = Image.frombytes("RGBA", size, rng.randbytes(width * height * 4))
+    gradient = Image.linear_gradient("L").resize(size).convert("RGBA")
+    return Image.blend(gradient, noise, 0.3)
+
+
+def flat_art(size: tuple[int, int]) -> Image.Image:
+    """Text and flat shapes on white, as a screenshot: long runs and repeats."""
+    from PIL import ImageDraw
+
+    im = Image.new("RGB", size, WHITE)
+    draw = ImageDraw.Draw(im)
+    for y in range(0, size[1], 14):
+        draw.text((4, y), f"Lorem ipsum dolor sit amet, consectetur {y}", fill=(0, 0, 0))
+    draw.rectangle((size[0] // 2, 40, size[0] - 20, 120), fill=BLUE)
+    return im
+
+
+def deflated_size(png: bytes, strategy: int) -> int:
+    with Image.open(io.BytesIO(png)) as im:
+        return len(encode(im, "PNG", compress_level=6, compress_type=strategy))
+
+
+def test_png_thumbnails_of_grain_are_deflated_by_runs_no_larger() -> None:
+    from imageattach.core._imaging import _png_strategy
+
+    thumbnail, _ = make_thumbnail(encode(grainy((600, 600)), "PNG"), 300, 300)
+    with Image.open(io.BytesIO(thumbnail)) as im:
+        assert _png_strategy(im) == zlib.Z_RLE
+    others = min(deflated_size(thumbnail, s) for s in (zlib.Z_FILTERED, zlib.Z_DEFAULT_STRATEGY))
+    assert len(thumbnail) <= others * 1.02
+    assert len(thumbnail) == deflated_size(thumbnail, zlib.Z_RLE)
+
+
+def test_png_thumbnails_of_flat_art_are_deflated_smallest() -> None:
+    from imageattach.core._imaging import _png_strategy
+
+    thumbnail, _ = make_thumbnail(encode(flat_art((600, 600)), "PNG"), 300, 300)
+    with Image.open(io.BytesIO(thumbnail)) as im:
+        assert _png_strategy(im) == zlib.Z_DEFAULT_STRATEGY
+    assert len(thumbnail) == deflated_size(thumbnail, zlib.Z_DEFAULT_STRATEGY)
+    assert len(thumbnail) < deflated_size(thumbnail, zlib.Z_FILTERED), "Pillow's own pick"
+    assert len(thumbnail) * 2 < deflated_size(thumbnail, zlib.Z_RLE), "RLE: much larger here"
+
+
+def test_small_png_thumbnails_keep_pillows_strategy() -> None:
+    from imageattach.core._imaging import _png_strategy
+
+    assert _png_strategy(grainy((100, 100))) == zlib.Z_FILTERED
+    assert _png_strategy(grainy((200, 200))) == zlib.Z_RLE
+
+
 def test_webp_thumbnail_has_no_metadata_but_its_profile() -> None:
     data = encode(
         half_transparent(),
