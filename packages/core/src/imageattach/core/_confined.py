@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import os
 import platform
 import sys
@@ -192,16 +191,26 @@ class ConfinedOpener:
         """Point :attr:`stat` at the root's descriptor, or at names when there is none.
 
         :attr:`stat` is the engine's per-request revalidation of a 304 or a HEAD,
-        so it is a C-level partial, not a method: a Python call is a tenth of a
-        304.  A racing request that still holds the previous binding can only see
-        a file that does not match what it remembers, and then opens it anew.
+        so it is a closure with the descriptor bound: a ``functools.partial`` with
+        keyword arguments builds a dict on every call, 0.15 us more (3% of a 304).
+        A racing request that still holds the previous binding can only see a file
+        that does not match what it remembers, and then opens it anew.
         """
-        if self._root_fd >= 0:
-            self.stat = functools.partial(
-                os.stat, dir_fd=self._root_fd, follow_symlinks=self._follow
-            )
-        else:
+        if self._root_fd < 0:
             self.stat = self._stat_by_name
+            return
+        fd, stat = self._root_fd, os.stat
+        if self._follow:
+
+            def stat_beneath(rest: str) -> os.stat_result:
+                return stat(rest, dir_fd=fd)
+
+        else:
+
+            def stat_beneath(rest: str) -> os.stat_result:
+                return stat(rest, dir_fd=fd, follow_symlinks=False)
+
+        self.stat = stat_beneath
 
     def _open_beneath(self, rest: str) -> int:
         """openat2 below the root: a descriptor, or minus the errno."""
