@@ -409,7 +409,6 @@ class StaticFiles:
         if_match = get(keys[0])
         if_unmodified_since = get(keys[1])
         if_none_match = get(keys[2])
-        if_modified_since = get(keys[3])
         versioned = 1 if query and _is_versioned(query) else 0
         # A file we have opened and checked before: one stat tells whether it is still
         # the same file (SPEC 10.4), and a 304, 412 or HEAD needs no more.  First what a
@@ -439,6 +438,7 @@ class StaticFiles:
                         304, [("ETag", entry.etag), *self._not_modified[versioned]], b""
                     )
             entry = None  # not the same file any more: the open below decides
+        if_modified_since = get(keys[3])  # never read above: If-None-Match overrides it
         conditions: _Conditions | None = None
         if (
             if_match is not None
