@@ -100,9 +100,19 @@ class Row:
 
     def set_ratio(self, ours: Sequence[float]) -> None:
         """Pair ``ours`` with this row's samples round by round (higher is better)."""
-        pairs = [(o, c) for o, c in zip(ours, self.samples, strict=True) if c > 0]
-        self.ratio_samples = [o / c for o, c in pairs]
+        self.ratio_samples = paired_ratios(ours, self.samples)
         self.ratio = median(self.ratio_samples) if self.ratio_samples else None
+
+
+def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
+    """The ratio of each round's two figures, both measured in that round."""
+    return [n / d for n, d in zip(numerators, denominators, strict=True) if d > 0]
+
+
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float | None:
+    """The median of :func:`paired_ratios`; ``None`` when no round has a figure to divide by."""
+    ratios = paired_ratios(numerators, denominators)
+    return median(ratios) if ratios else None
 
 
 def median(values: Sequence[float]) -> float:

@@ -58,6 +58,7 @@ from benchmarks._common import (
     interleaved_rounds_async,
     judge,
     median,
+    paired_ratio,
 )
 from benchmarks._data import URL_PREFIX, Key, ServeStore, ensure_serve_store
 
@@ -310,9 +311,8 @@ async def _main(
                 row.note = NOTES.get(comp.name, "")
                 if comp.name == FLOOR:
                     row.note = "one stat in one thread hop, a fixed 304: the bound of any adapter"
-                    if STARLETTE in samples:
-                        pairs = zip(row.samples, samples[STARLETTE], strict=True)
-                        bound = median([f / s for f, s in pairs if s > 0])
+                    bound = paired_ratio(row.samples, samples.get(STARLETTE, []))
+                    if bound is not None:
                         row.note += f"; {bound:.2f}x starlette"
             else:
                 row.note = (

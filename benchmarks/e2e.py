@@ -59,6 +59,7 @@ from benchmarks._common import (
     interleaved_rounds,
     judge,
     median,
+    paired_ratio,
 )
 from benchmarks._data import URL_PREFIX, Key, ServeStore, ensure_serve_store
 from benchmarks._e2e_apps import STORE_ENV
@@ -615,9 +616,9 @@ def _rows(scenario: str, servers: Sequence[Server], samples: dict[str, list[floa
         if server.competitor == NGINX:
             notes.append("the ceiling")
         elif nginx is not None:
-            per_round = [v / n for v, n in zip(values, nginx, strict=True) if n > 0]
-            if per_round:
-                notes.append(f"{median(per_round):.2f}x nginx")
+            share = paired_ratio(values, nginx)
+            if share is not None:
+                notes.append(f"{share:.2f}x nginx")
         if server.competitor == FLOOR:
             notes.append(_floor_note(server, servers, values, good))
         errors = [_describe_errors(r) for r in server.runs.get(scenario, [])]
@@ -645,8 +646,8 @@ def _floor_note(
     theirs = good.get(rival.name) if rival is not None else None
     if rival is None or theirs is None:
         return note
-    bound = [v / t for v, t in zip(values, theirs, strict=True) if t > 0]
-    return f"{note}; {median(bound):.2f}x {rival.name}" if bound else note
+    bound = paired_ratio(values, theirs)
+    return note if bound is None else f"{note}; {bound:.2f}x {rival.name}"
 
 
 def _tool_versions() -> dict[str, str]:

@@ -42,6 +42,7 @@ from benchmarks._common import (
     interleaved_rounds,
     judge,
     median,
+    paired_ratio,
 )
 from benchmarks._data import URL_PREFIX, Key, ServeStore, ensure_serve_store
 from benchmarks._legacy import Legacy
@@ -285,8 +286,8 @@ def run(settings: Settings, legacy: Legacy | None, log: Log) -> tuple[list[Row],
                 row.verdict = "n/a"
             if comp.name == FLOOR and row.samples:
                 row.note = "a stat and a fixed 304: the bound of any middleware (SPEC 10.4)"
-                if WERKZEUG in samples:
-                    bound = _paired_ratio(row.samples, samples[WERKZEUG])
+                bound = paired_ratio(row.samples, samples.get(WERKZEUG, []))
+                if bound is not None:
                     row.note += f"; {bound:.2f}x werkzeug"
             if scenario == "small 200" and comp.info:
                 row.note = row.note or (
@@ -310,10 +311,6 @@ def run(settings: Settings, legacy: Legacy | None, log: Log) -> tuple[list[Row],
         }
     }
     return rows, extra
-
-
-def _paired_ratio(ours: list[float], theirs: list[float]) -> float:
-    return median([o / t for o, t in zip(ours, theirs, strict=True) if t > 0])
 
 
 def profile_ours(settings: Settings, log: Log, top: int = 15) -> str:

@@ -55,6 +55,8 @@ from benchmarks._common import (
     judge,
     maxrss_kb,
     median,
+    paired_ratio,
+    paired_ratios,
     proc_status_kb,
     reset_hwm,
 )
@@ -390,20 +392,21 @@ def run(settings: Settings, log: Log) -> tuple[list[Row], dict[str, Any]]:
         rows.append(ours_row)
         floor = Row(SECTION, scenario.name, FLOOR, "time per image", "ms")
         floor.value, floor.samples = median(samples[FLOOR]), samples[FLOOR]
-        floor.ratio_samples = [f / o for f, o in zip(samples[FLOOR], ours, strict=True) if o]
-        floor.ratio = median(floor.ratio_samples) if floor.ratio_samples else None
+        floor.ratio_samples = paired_ratios(samples[FLOOR], ours)
+        floor.ratio = paired_ratio(samples[FLOOR], ours)
         floor.note = "Pillow's decode alone: the bound of any Pillow thumbnailer"
         if problem:
             floor.note += f"; wand rows skipped: {problem}"
         else:
-            bound = [w / f for w, f in zip(samples[WAND], samples[FLOOR], strict=True) if f]
-            floor.note += f"; wand takes {median(bound):.2f}x it"
+            bound = paired_ratio(samples[WAND], samples[FLOOR])
+            if bound is not None:
+                floor.note += f"; wand takes {bound:.2f}x it"
         rows.append(floor)
         for name in (WAND, WAND_1T) if not problem else ():
             row = Row(SECTION, scenario.name, name, "time per image", "ms")
             row.value, row.samples = median(samples[name]), samples[name]
-            row.ratio_samples = [w / o for w, o in zip(samples[name], ours, strict=True) if o]
-            row.ratio = median(row.ratio_samples) if row.ratio_samples else None
+            row.ratio_samples = paired_ratios(samples[name], ours)
+            row.ratio = paired_ratio(samples[name], ours)
             setting = (
                 f"OpenMP threads {threads} (ImageMagick's default)"
                 if name == WAND
