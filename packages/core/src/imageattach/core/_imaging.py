@@ -41,7 +41,7 @@ import numbers
 import re
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
 from typing import IO, Any, Final, NamedTuple
@@ -598,30 +598,31 @@ def _too_large(limits: ImageLimits, exc: BaseException) -> ImageTooLargeError:
     )
 
 
-def _open_pillow(blob: bytes, fmt: str, limits: ImageLimits) -> ImageFile.ImageFile:
-    """Open ``blob`` lazily with the one Pillow plugin of ``fmt``; check the limits."""
-    factory = _factory(_FORMATS[fmt].opener)
-    if fmt == "ICO":
-        _check_ico(blob, limits)  # Pillow decodes an icon as it opens it
+@contextlib.contextmanager
+def _read_by_pillow(fmt: str, limits: ImageLimits) -> Iterator[None]:
+    """Pillow's errors while it reads a header, as ours: a bomb is too large, the rest corrupt."""
     try:
-        # not Image.open(): it tries other plugins, and its own bomb check warns first
-        im = factory(io.BytesIO(blob), "")
+        yield
     except _PILLOW_BOMBS as exc:
         raise _too_large(limits, exc) from None
     except MemoryError:
         raise
     except Exception as exc:
         raise CorruptImageError(f"image data must be a readable {fmt}: {exc}") from None
+
+
+def _open_pillow(blob: bytes, fmt: str, limits: ImageLimits) -> ImageFile.ImageFile:
+    """Open ``blob`` lazily with the one Pillow plugin of ``fmt``; check the limits."""
+    factory = _factory(_FORMATS[fmt].opener)
+    if fmt == "ICO":
+        _check_ico(blob, limits)  # Pillow decodes an icon as it opens it
+    with _read_by_pillow(fmt, limits):
+        # not Image.open(): it tries other plugins, and its own bomb check warns first
+        im = factory(io.BytesIO(blob), "")
     try:
         _check_pixels(im.size, limits)
-        try:
+        with _read_by_pillow(fmt, limits):
             frames = getattr(im, "n_frames", 1)
-        except _PILLOW_BOMBS as exc:
-            raise _too_large(limits, exc) from None
-        except MemoryError:
-            raise
-        except Exception as exc:
-            raise CorruptImageError(f"image data must be a readable {fmt}: {exc}") from None
         if frames > limits.max_frames:
             raise ImageTooLargeError(
                 f"an image must have at most {limits.max_frames} frames, got {frames}"
