@@ -3,8 +3,8 @@
 Installed from a wheel, a plugin inside a PEP 420 namespace package gets no
 assertion rewriting unless it asks for it; an editable install hides that.  So
 this test builds the wheels of imageattach-core, imageattach-wsgi and
-imageattach-spec (``python -m build --wheel``, in a build venv holding hatchling:
-one build environment instead of three), installs them and their dependencies
+imageattach-spec (``python -m build --wheel``, in a build venv holding hatchling
+and setuptools: one build environment instead of three), installs them and their dependencies
 from the index into a new venv, and runs the suites there: a failing suite
 assertion must show the values it compared.
 """
@@ -31,6 +31,17 @@ from imageattach.wsgi import StaticServerMiddleware
 
 def test_installed_from_the_wheel():
     assert "site-packages" in imageattach.spec.__file__
+
+
+def test_the_compiled_check_is_used():
+    import sys
+    from imageattach.core import _confined
+
+    if sys.platform.startswith("linux"):
+        import imageattach.core._speedups as speedups
+
+        assert "site-packages" in speedups.__file__
+        assert _confined._SAME_FILE is speedups.same_file
 
 
 class TestReal(ServingSuite):
@@ -101,7 +112,9 @@ def test_suite_from_built_wheels(tmp_path: Path) -> None:
         for k, v in os.environ.items()
         if not k.startswith(("PYTHON", "PYTEST", "VIRTUAL_ENV", "COV_CORE"))
     }
-    builder = _venv(tmp_path / "build-venv", env, "build>=1.2", "hatchling>=1.27")
+    builder = _venv(
+        tmp_path / "build-venv", env, "build>=1.2", "hatchling>=1.27", "setuptools>=70"
+    )
     dist = tmp_path / "dist"
     for package in PACKAGES:
         built = _run(
@@ -122,6 +135,13 @@ def test_suite_from_built_wheels(tmp_path: Path) -> None:
     for wheel in wheels:
         names = zipfile.ZipFile(wheel).namelist()
         assert "imageattach/__init__.py" not in names, f"{wheel.name} breaks the namespace"
+        assert not any(name.endswith(".c") for name in names), wheel.name
+    core = next(wheel for wheel in wheels if wheel.name.startswith("imageattach_core-"))
+    compiled = [n for n in zipfile.ZipFile(core).namelist() if "/_speedups." in n]
+    if sys.platform.startswith("linux"):  # built where the hook builds it, and tagged so
+        assert "imageattach/core/_speedups.pyi" in compiled, compiled
+        assert any(name.endswith(".so") for name in compiled), compiled
+        assert "-py3-none-any" not in core.name, core.name
 
     python = _venv(tmp_path / "venv", env, *wheels)
 

@@ -25,6 +25,17 @@ needs_proc = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(params=["compiled", "stat"])
+def each_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test with each implementation of the per-request file check (SPEC 10.4)."""
+    from imageattach.core import _confined
+
+    if request.param == "stat":
+        monkeypatch.setattr(_confined, "_SAME_FILE", None)
+    elif _confined._SAME_FILE is None:
+        pytest.skip("imageattach.core._speedups is not built here")
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "images"
@@ -101,6 +112,7 @@ def test_a_root_reached_through_a_symlink(root: Path, tmp_path: Path) -> None:
     assert response.status == 200
 
 
+@pytest.mark.usefixtures("each_check")
 def test_symlinks(root: Path, tmp_path: Path) -> None:
     (root / "in.png").symlink_to(root / "a.png")
     (root / "out.png").symlink_to(tmp_path / "secret.txt")
@@ -214,6 +226,7 @@ def test_the_root_descriptor_is_released_with_the_engine(root: Path) -> None:
     assert root_descriptors() == []
 
 
+@pytest.mark.usefixtures("each_check")
 def test_a_replaced_root_is_noticed(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,6 +263,7 @@ def test_the_kernel_confines_opens_where_it_can(root: Path, tmp_path: Path) -> N
     assert files.decide("GET", "/img/esc.png", NO_HEADERS).status == 404  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("each_check")
 def test_without_openat2(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from imageattach.core import _confined
 
@@ -267,6 +281,7 @@ def test_without_openat2(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert statuses == {"a.png": 200, "in.png": 200, "out.png": 404, "../secret.txt": 404}
 
 
+@pytest.mark.usefixtures("each_check")
 def test_the_cache_never_outlives_a_change(root: Path) -> None:
     files = StaticFiles(root, "/img")
     first = files.decide("GET", "/img/a.png", NO_HEADERS)

@@ -15,12 +15,17 @@ With ``follow_symlinks=False`` (SPEC 2.7) the kernel is also told to refuse
 every link (``RESOLVE_NO_SYMLINKS``), and the fallback asks that the real path
 be exactly the root followed by the requested path, which holds only when no
 component was a link.
+
+The engine's other question, whether a path still names the file it opened
+before (SPEC 10.4, on every 304), is :attr:`ConfinedOpener.same`: the C function
+of :mod:`imageattach.core._speedups` where it was built, else :func:`os.stat`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import platform
 import sys
@@ -29,7 +34,7 @@ import weakref
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["OPEN_FLAGS", "ConfinedOpener"]
+__all__ = ["OPEN_FLAGS", "ConfinedOpener", "Identity", "file_identity"]
 
 OPEN_FLAGS: Final = (
     os.O_RDONLY
@@ -111,6 +116,34 @@ def _load_openat2() -> tuple[object, object, object, int] | None:
 
 _OPENAT2: Final = _load_openat2()
 
+#: What makes a file the same file: mtime, size, inode, device and ctime, as
+#: :func:`os.stat` gives them.  The ctime moves on any rename, link, chmod or write
+#: of the inode, so a file moved out of the root and linked back in is new.
+Identity = tuple[int, int, int, int, int]
+
+
+def file_identity(st: os.stat_result) -> Identity:
+    """The :data:`Identity` of a stat result."""
+    # The fields most likely to differ first: a comparison stops at the first.
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev, st.st_ctime_ns)
+
+
+def _load_same_file() -> Callable[[int | None, bool, str, Identity], bool] | None:
+    """The compiled check of :mod:`imageattach.core._speedups`, unless missing or refused.
+
+    ``IMAGEATTACH_NO_EXTENSIONS`` set to anything but the empty string refuses it.
+    """
+    if os.environ.get("IMAGEATTACH_NO_EXTENSIONS"):
+        return None
+    try:
+        from imageattach.core._speedups import same_file  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    return same_file
+
+
+_SAME_FILE: Final = _load_same_file()
+
 
 def _get_errno() -> int:
     import ctypes  # noqa: PLC0415 - already imported when this runs
@@ -135,7 +168,7 @@ class ConfinedOpener:
         "_prefix",
         "_root_fd",
         "_root_id",
-        "stat",
+        "same",
     )
 
     def __init__(self, real_root: str, *, follow_symlinks: bool = True) -> None:
@@ -144,12 +177,14 @@ class ConfinedOpener:
         self._kernel = _OPENAT2 is not None
         self._root_fd = -1
         self._root_id: tuple[int, int] | None = None
-        #: ``stat(rest)``: stat the file ``rest`` names, to see whether it is still
-        #: one already opened; relative to the root's descriptor where there is one
-        #: (the directory opens resolve in, and a shorter lookup).  With
+        #: ``same(rest, identity)``: whether the file ``rest`` names is still the one
+        #: of that :data:`Identity`, opened before; false when it is missing or out
+        #: of reach.  Relative to the root's descriptor where there is one (the
+        #: directory opens resolve in, and a shorter lookup).  With
         #: ``follow_symlinks=False`` a link is not followed, so a link put where a
         #: file was never matches it.
-        self.stat: Callable[[str], os.stat_result] = self._stat_by_name
+        self.same: Callable[[str, Identity], bool]
+        self._bind_same()
         self._checked_at = 0.0
 
     @property
@@ -184,33 +219,46 @@ class ConfinedOpener:
             raise PermissionError(errno.EXDEV, "outside the served directory", filename)
         return fd
 
-    def _stat_by_name(self, rest: str) -> os.stat_result:
-        return os.stat(self._prefix + rest, follow_symlinks=self._follow)
+    def _bind_same(self) -> None:
+        """Point :attr:`same` at the root's descriptor, or at names when there is none.
 
-    def _bind_stat(self) -> None:
-        """Point :attr:`stat` at the root's descriptor, or at names when there is none.
-
-        :attr:`stat` is the engine's per-request revalidation of a 304 or a HEAD,
-        so it is a closure with the descriptor bound: a ``functools.partial`` with
-        keyword arguments builds a dict on every call, 0.15 us more (3% of a 304).
-        A racing request that still holds the previous binding can only see a file
-        that does not match what it remembers, and then opens it anew.
+        :attr:`same` is the engine's per-request revalidation of a 304 or a HEAD,
+        so it is bound once per descriptor: the compiled check in a
+        :func:`functools.partial` of positional arguments (no Python frame), or a
+        closure over :func:`os.stat` (a ``partial`` with keyword arguments would
+        build a dict on every call).  A racing request that still holds the
+        previous binding can only see a file that does not match what it
+        remembers, and then opens it anew.
         """
-        if self._root_fd < 0:
-            self.stat = self._stat_by_name
-            return
-        fd, stat = self._root_fd, os.stat
-        if self._follow:
+        fd, follow, prefix = self._root_fd, self._follow, self._prefix
+        same_file, stat = _SAME_FILE, os.stat
+        if fd >= 0 and same_file is not None:
+            self.same = functools.partial(same_file, fd, follow)
+        elif same_file is not None:
 
-            def stat_beneath(rest: str) -> os.stat_result:
-                return stat(rest, dir_fd=fd)
+            def same_by_name(rest: str, identity: Identity) -> bool:
+                return same_file(None, follow, prefix + rest, identity)
 
+            self.same = same_by_name
         else:
 
-            def stat_beneath(rest: str) -> os.stat_result:
-                return stat(rest, dir_fd=fd, follow_symlinks=False)
+            def same_by_stat(rest: str, identity: Identity) -> bool:
+                try:
+                    if fd >= 0:
+                        st = stat(rest, dir_fd=fd, follow_symlinks=follow)
+                    else:
+                        st = stat(prefix + rest, follow_symlinks=follow)
+                except (OSError, ValueError):
+                    return False
+                return (
+                    st.st_mtime_ns,
+                    st.st_size,
+                    st.st_ino,
+                    st.st_dev,
+                    st.st_ctime_ns,
+                ) == identity
 
-        self.stat = stat_beneath
+            self.same = same_by_stat
 
     def _open_beneath(self, rest: str) -> int:
         """openat2 below the root: a descriptor, or minus the errno."""
@@ -239,7 +287,7 @@ class ConfinedOpener:
         st = os.fstat(fd)
         self._root_fd = fd
         self._root_id = (st.st_ino, st.st_dev)
-        self._bind_stat()
+        self._bind_same()
         self._checked_at = time.monotonic()
         weakref.finalize(self, _close_quietly, fd)
         return True
@@ -248,7 +296,7 @@ class ConfinedOpener:
         if self._root_fd >= 0:
             _close_quietly(self._root_fd)
             self._root_fd = -1
-            self._bind_stat()
+            self._bind_same()
 
     def _root_is_stale(self) -> bool:
         """After a miss: whether the root directory was replaced since we opened it.

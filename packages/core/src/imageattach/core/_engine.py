@@ -26,7 +26,7 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Final, Literal, NamedTuple, Protocol
 
-from ._confined import ConfinedOpener
+from ._confined import ConfinedOpener, Identity, file_identity
 from ._dates import format_http_date, parse_http_date
 from ._errors import ConfigurationError
 from ._etags import matches_strong, matches_weak
@@ -420,23 +420,10 @@ class StaticFiles:
             and if_match is None
             and if_unmodified_since is None
         ):
-            try:
-                st = self._opener.stat(rest)
-            except (OSError, ValueError):
-                pass  # gone, or the root was replaced: the open below decides
-            else:
-                if (
-                    st.st_mtime_ns,
-                    st.st_size,
-                    st.st_ino,
-                    st.st_dev,
-                    st.st_ctime_ns,
-                ) == entry.identity:
-                    # The ETag tuple is made anew: the tag was just read, and the
-                    # cached tuple would be one more cold object to touch.
-                    return Response(
-                        304, [("ETag", entry.etag), *self._not_modified[versioned]], b""
-                    )
+            if self._opener.same(rest, entry.identity):
+                # The ETag tuple is made anew: the tag was just read, and the
+                # cached tuple would be one more cold object to touch.
+                return Response(304, [("ETag", entry.etag), *self._not_modified[versioned]], b"")
             entry = None  # not the same file any more: the open below decides
         if_modified_since = get(keys[3])  # never read above: If-None-Match overrides it
         conditions: _Conditions | None = None
@@ -453,16 +440,14 @@ class StaticFiles:
                 if_none_match if type(if_none_match) is str else None,
                 if_modified_since if type(if_modified_since) is str else None,
             )
-        if entry is not None and (conditions is not None or method == "HEAD"):
-            try:
-                st = self._opener.stat(rest)  # as above: the same file, or the open decides
-            except (OSError, ValueError):
-                pass
-            else:
-                if _identity(st) == entry.identity:
-                    response = self._answer(method, entry, conditions, versioned)
-                    if response is not None:
-                        return response
+        if (
+            entry is not None
+            and (conditions is not None or method == "HEAD")
+            and self._opener.same(rest, entry.identity)  # as above, or the open decides
+        ):
+            response = self._answer(method, entry, conditions, versioned)
+            if response is not None:
+                return response
         filename = self._real_root + (rest if _SLASH_IS_SEP else rest.replace("/", os.sep))
         try:
             # SPEC 2.3, at the open itself: every byte sent comes from a file that
@@ -475,7 +460,7 @@ class StaticFiles:
             if not stat.S_ISREG(st.st_mode):  # SPEC 2.4
                 os.close(fd)
                 return self._error(404, method)
-            identity = _identity(st)
+            identity = file_identity(st)
             if entry is None or entry.identity != identity:
                 entry = self._remember(rest, st, identity)
             response = self._answer(method, entry, conditions, versioned)
@@ -586,7 +571,7 @@ class StaticFiles:
             FileBody(io.FileIO(fd, "rb"), 0, length, filename, whole=False, parts=tuple(parts)),
         )
 
-    def _remember(self, rest: str, st: os.stat_result, identity: _Identity) -> _Entry:
+    def _remember(self, rest: str, st: os.stat_result, identity: Identity) -> _Entry:
         """Compute the validators and header set of a file once, and keep them."""
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'  # SPEC 3.3
         mtime = st.st_mtime_ns // 1_000_000_000
@@ -645,16 +630,7 @@ CRLF: Final = "\r\n"
 
 # --- per-file metadata, revalidated on every request -----------------------------------------
 
-#: What makes a file the same file: inode, device, size, mtime and ctime.  The
-#: ctime moves on any rename, link, chmod or write of the inode, so a file moved
-#: out of the root and linked back in is checked again.
-_Identity = tuple[int, int, int, int, int]
 _HeaderSet = tuple[tuple[str, str], ...]
-
-
-def _identity(st: os.stat_result) -> _Identity:
-    # The fields most likely to differ first: the comparison stops at the first.
-    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev, st.st_ctime_ns)
 
 
 class _Entry(NamedTuple):
@@ -667,7 +643,7 @@ class _Entry(NamedTuple):
     the same for every file.)
     """
 
-    identity: _Identity
+    identity: Identity
     etag: str
     modified: int
     last_modified: str
