@@ -297,11 +297,11 @@ def run(settings: Settings, legacy: Legacy | None, log: Log) -> tuple[list[Row],
                 row.verdict = "n/a"
             if comp.name == FLOOR and row.samples:
                 row.note = "an os.stat and a fixed 304: the bound of Python middleware (SPEC 10.4)"
-            if comp.name == OURS and scenario == "304":
-                row.note = f"file check: {_file_check()}"
                 bound = paired_ratio(row.samples, samples.get(WERKZEUG, []))
                 if bound is not None:
                     row.note += f"; {bound:.2f}x werkzeug"
+            if comp.name == OURS and scenario == "304":
+                row.note = f"file check: {_file_check()}"
             if scenario == "small 200" and comp.info:
                 row.note = row.note or (
                     "body: "
