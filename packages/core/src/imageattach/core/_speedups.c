@@ -119,6 +119,11 @@ same_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_FALSE;
     }
 
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(path) < 0) {  /* a legacy string: its data made canonical */
+        return NULL;
+    }
+#endif
     /* The name's bytes as os.stat() would pass them: ASCII as it is (every
      * filesystem encoding agrees on it), anything else encoded by Python. */
     PyObject *encoded = NULL;
