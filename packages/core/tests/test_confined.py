@@ -8,7 +8,9 @@ calls for: so the two implementations agree wherever it matters.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -212,3 +214,57 @@ def test_the_compiled_function_refuses_wrong_arguments(root: Path) -> None:
     finally:
         os.close(fd)
     assert not same_file(fd, True, "d/a.png", identity)  # closed: EBADF, a miss
+
+
+@pytest.mark.skipif(
+    _confined._OPENAT2 is None, reason="a root descriptor is only held where openat2 confines"
+)
+def test_a_replaced_root_is_let_go_a_check_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SPEC 10.5.  The old descriptor outlives the switch by one check, so a request
+    # that read its number just before never resolves beneath a reused one.
+    import gc
+
+    monkeypatch.setattr(_confined, "_ROOT_RECHECK_SECONDS", 0.0)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.png").write_bytes(b"old")
+    real_root = str(root.resolve()) + os.sep
+
+    def read(opener: ConfinedOpener) -> bytes:
+        fd = opener.open("a.png", real_root + "a.png")
+        try:
+            return os.read(fd, 100)
+        finally:
+            os.close(fd)
+
+    def descriptors_of(path: Path) -> list[int]:
+        found = []
+        for name in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/self/fd/{name}") == str(path.resolve()):
+                    found.append(int(name))
+        return found
+
+    opener = ConfinedOpener(real_root)
+    assert read(opener) == b"old"
+    assert not opener.check_root()  # the same directory: kept
+    (old_fd,) = descriptors_of(root)
+    root.rename(tmp_path / "old")
+    root.mkdir()
+    (root / "a.png").write_bytes(b"new")
+    assert read(opener) == b"old"  # no miss, no check: the engine calls check_root when due
+    assert opener.check_root()
+    assert descriptors_of(tmp_path / "old") == [old_fd]  # dropped, not closed yet
+    assert read(opener) == b"new"
+    assert not opener.check_root()
+    assert descriptors_of(tmp_path / "old") == []
+    assert len(descriptors_of(root)) == 1
+    shutil.rmtree(root)  # nothing at the path: the descriptor is dropped too
+    assert opener.check_root()
+    with pytest.raises(FileNotFoundError):
+        read(opener)
+    del opener
+    gc.collect()
+    assert descriptors_of(tmp_path / "old") == []

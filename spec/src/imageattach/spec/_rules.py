@@ -75,6 +75,7 @@ RULES: Final = MappingProxyType(
         "10.2": "a file deleted after it was served is 404, never 500",
         "10.3": "a file replaced after it was served is answered from the new file",
         "10.4": "what the server keeps is bounded; missing paths leave memory flat",
+        "10.5": "a replaced root is served from within a second; nothing only in the old one",
     }
 )
 

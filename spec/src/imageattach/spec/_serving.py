@@ -22,6 +22,7 @@ import gc
 import os
 import re
 import secrets
+import shutil
 import threading
 import time
 import tracemalloc
@@ -114,6 +115,9 @@ MEMORY_BOUND: Final = 64 * 1024
 # a.png was modified at 2020-01-01T00:00:00.123456789Z.
 LM: Final = "Wed, 01 Jan 2020 00:00:00 GMT"
 LATER: Final = "Thu, 02 Jan 2020 00:00:00 GMT"
+# SPEC 10.5: how long after the root is replaced the new one must be served (a second, and
+# room for a loaded machine).
+ROOT_RECHECK_BOUND: Final = 1.5
 EARLIER: Final = "Tue, 31 Dec 2019 23:59:59 GMT"
 LM_RFC850: Final = "Wednesday, 01-Jan-20 00:00:00 GMT"
 EARLIER_RFC850: Final = "Tuesday, 31-Dec-19 23:59:59 GMT"
@@ -2933,6 +2937,41 @@ class ServingSuite(Suite):
             else:
                 assert response.status == 404, f"{method} {headers}: the link leads outside"
                 _secret_free(tree, response)
+
+    @spec_rule("10.5")
+    @pytest.mark.parametrize("old", ["renamed", "deleted"])
+    def test_root_replaced(
+        self, make_spec_client: Callable[..., SpecClient], tmp_path: Path, old: str
+    ) -> None:
+        root = tmp_path / "root"
+        (root / "sub").mkdir(parents=True)
+        (root / "a.png").write_bytes(b"the old root's a.png")
+        (root / "sub" / "only-old.png").write_bytes(b"only in the old root")
+        client = make_spec_client(root)
+        old_etag = etag_of(root / "a.png")
+        assert client.get("a.png").body == b"the old root's a.png"
+        assert client.get("a.png", {"If-None-Match": old_etag}).status == 304
+        assert client.head("sub/only-old.png").status == 200
+        if old == "renamed":
+            root.rename(tmp_path / "old-root")
+        else:
+            shutil.rmtree(root)
+        (root / "sub").mkdir(parents=True)
+        (root / "a.png").write_bytes(b"the new root's a.png, longer")
+        (root / "sub" / "only-new.png").write_bytes(b"only in the new root")
+        new_etag = etag_of(root / "a.png")
+        time.sleep(ROOT_RECHECK_BOUND)
+        new = b"the new root's a.png, longer"
+        for headers in ({}, {"If-None-Match": old_etag}):
+            response = client.get("a.png", headers)
+            assert response.status == 200, f"GET {headers}: the new root's file"
+            assert response.body == new, f"GET {headers}: the new root's file"
+        head = client.head("a.png")
+        assert head.header_values("Content-Length") == [str(len(new))]
+        assert client.get("a.png", {"If-None-Match": new_etag}).status == 304
+        assert client.get("sub/only-new.png").body == b"only in the new root"
+        for method in ("GET", "HEAD"):
+            assert client.request(method, "sub/only-old.png").status == 404
 
     @spec_rule("10.4")
     def test_missing_paths_leave_memory_flat(self, spec_client: SpecClient) -> None:

@@ -69,8 +69,9 @@ _SYS_OPENAT2: Final = 437
 _RESOLVE_NO_MAGICLINKS: Final = 0x02
 _RESOLVE_NO_SYMLINKS: Final = 0x04
 _RESOLVE_BENEATH: Final = 0x08
-# How long a descriptor of the root is trusted before a miss checks whether the
-# root directory was replaced (deleted and made again, or a symlink swapped).
+# How long a descriptor of the root is trusted before it is compared with the
+# directory at the root's path again (SPEC 10.5: a replaced root is served from
+# within a second).
 _ROOT_RECHECK_SECONDS: Final = 1.0
 
 
@@ -162,12 +163,14 @@ class ConfinedOpener:
 
     __slots__ = (
         "__weakref__",
-        "_checked_at",
+        "_closer",
         "_follow",
         "_kernel",
         "_prefix",
+        "_retired",
         "_root_fd",
         "_root_id",
+        "check_at",
         "same",
     )
 
@@ -185,7 +188,14 @@ class ConfinedOpener:
         #: file was never matches it.
         self.same: Callable[[str, Identity], bool]
         self._bind_same()
-        self._checked_at = 0.0
+        #: When :meth:`check_root` is next due, by :func:`time.monotonic`.  The
+        #: engine calls it then, on whatever request comes; a miss does too.
+        self.check_at = 0.0
+        #: Closes the root's descriptor, once: at :meth:`check_root` after the
+        #: root was replaced, or when the opener is collected.
+        self._closer: weakref.finalize[..., ConfinedOpener] | None = None
+        #: Closers of descriptors of replaced roots, run a check later (below).
+        self._retired: list[weakref.finalize[..., ConfinedOpener]] = []
 
     @property
     def uses_openat2(self) -> bool:
@@ -199,7 +209,9 @@ class ConfinedOpener:
             if fd >= 0:
                 return fd
             code = -fd
-            if code == errno.ENOENT and not self._root_is_stale():
+            if code == errno.ENOENT and not (
+                time.monotonic() >= self.check_at and self.check_root()
+            ):
                 raise FileNotFoundError(code, os.strerror(code), filename)
             if not self._follow and code in {errno.ELOOP, errno.EXDEV}:
                 raise PermissionError(errno.EXDEV, "a symbolic link, refused", filename)
@@ -279,41 +291,55 @@ class ConfinedOpener:
         return -code
 
     def _open_root(self) -> bool:
+        self.check_at = time.monotonic() + _ROOT_RECHECK_SECONDS
         try:
             fd = os.open(self._prefix, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
         except OSError:
-            self._checked_at = time.monotonic()
             return False
         st = os.fstat(fd)
         self._root_fd = fd
         self._root_id = (st.st_ino, st.st_dev)
+        self._closer = weakref.finalize(self, _close_quietly, fd)
         self._bind_same()
-        self._checked_at = time.monotonic()
-        weakref.finalize(self, _close_quietly, fd)
         return True
 
     def _close_root(self) -> None:
+        """Stop using the root's descriptor; the next open opens the root at its path.
+
+        The descriptor itself is closed only at the next :meth:`check_root`, at
+        least a second later: a request running in another thread may have read
+        it just before, and a number closed under it could be reused by an
+        unrelated directory that its open would then resolve beneath.
+        """
         if self._root_fd >= 0:
-            _close_quietly(self._root_fd)
             self._root_fd = -1
             self._bind_same()
+            if self._closer is not None:
+                self._retired.append(self._closer)
+                self._closer = None
 
-    def _root_is_stale(self) -> bool:
-        """After a miss: whether the root directory was replaced since we opened it.
+    def check_root(self) -> bool:
+        """Whether the root was replaced since its descriptor was opened (SPEC 10.5).
 
-        Checked at most once a second, so misses stay one system call.
+        When it was, or nothing is at the root's path any more, the descriptor
+        is dropped and the next open opens the directory now at the path.  The
+        engine calls this when :attr:`check_at` is due, so a request pays a
+        clock read for it, and one in a second a ``stat``.
         """
-        now = time.monotonic()
-        if now - self._checked_at < _ROOT_RECHECK_SECONDS:
+        self.check_at = time.monotonic() + _ROOT_RECHECK_SECONDS
+        retired, self._retired = self._retired, []
+        for closer in retired:
+            closer()  # dropped a check ago: no request still holds the number
+        if self._root_fd < 0:
             return False
-        self._checked_at = now
         try:
             st = os.stat(self._prefix)
         except OSError:
-            return False  # no root at all: the miss stands
-        if (st.st_ino, st.st_dev) == self._root_id:
-            return False
-        self._close_root()  # reopened by the next open
+            pass  # no root at its path: nothing of the old one is served either
+        else:
+            if (st.st_ino, st.st_dev) == self._root_id:
+                return False
+        self._close_root()
         return True
 
     def _is_inside(self, fd: int, filename: str) -> bool:

@@ -142,6 +142,7 @@ class BlockIterable:
 
 
 _SLASH_IS_SEP: Final = os.sep == "/"
+_monotonic: Final = time.monotonic
 
 
 @dataclass(slots=True)
@@ -401,6 +402,9 @@ class StaticFiles:
         entry = self._entries.get(rest)  # only ever holds paths that passed is_safe_path
         if entry is None and not is_safe_path(rest):  # SPEC 2.1, before any filesystem call
             return self._error(404, method)
+        opener = self._opener
+        if _monotonic() >= opener.check_at:  # SPEC 10.5: at most once a second
+            opener.check_root()
         # What follows is one body rather than a call per step: it runs for every
         # file request, and on a 304 each Python call is a few percent of the whole.
         keys = self._keys
@@ -420,7 +424,7 @@ class StaticFiles:
             and if_match is None
             and if_unmodified_since is None
         ):
-            if self._opener.same(rest, entry.identity):
+            if opener.same(rest, entry.identity):
                 # The ETag tuple is made anew: the tag was just read, and the
                 # cached tuple would be one more cold object to touch.
                 return Response(304, [("ETag", entry.etag), *self._not_modified[versioned]], b"")
@@ -443,7 +447,7 @@ class StaticFiles:
         if (
             entry is not None
             and (conditions is not None or method == "HEAD")
-            and self._opener.same(rest, entry.identity)  # as above, or the open decides
+            and opener.same(rest, entry.identity)  # as above, or the open decides
         ):
             response = self._answer(method, entry, conditions, versioned)
             if response is not None:
@@ -452,7 +456,7 @@ class StaticFiles:
         try:
             # SPEC 2.3, at the open itself: every byte sent comes from a file that
             # was confined to the root when it was opened, whatever the cache knows.
-            fd = self._opener.open(rest, filename)
+            fd = opener.open(rest, filename)
         except (OSError, ValueError):  # SPEC 2.5: missing, outside, unreadable, too long
             return self._error(404, method)
         try:
