@@ -2950,7 +2950,6 @@ class ServingSuite(Suite):
         client = make_spec_client(root)
         old_etag = etag_of(root / "a.png")
         assert client.get("a.png").body == b"the old root's a.png"
-        assert client.get("a.png", {"If-None-Match": old_etag}).status == 304
         assert client.head("sub/only-old.png").status == 200
         if old == "renamed":
             root.rename(tmp_path / "old-root")
@@ -2959,7 +2958,6 @@ class ServingSuite(Suite):
         (root / "sub").mkdir(parents=True)
         (root / "a.png").write_bytes(b"the new root's a.png, longer")
         (root / "sub" / "only-new.png").write_bytes(b"only in the new root")
-        new_etag = etag_of(root / "a.png")
         time.sleep(ROOT_RECHECK_BOUND)
         new = b"the new root's a.png, longer"
         for headers in ({}, {"If-None-Match": old_etag}):
@@ -2968,7 +2966,6 @@ class ServingSuite(Suite):
             assert response.body == new, f"GET {headers}: the new root's file"
         head = client.head("a.png")
         assert head.header_values("Content-Length") == [str(len(new))]
-        assert client.get("a.png", {"If-None-Match": new_etag}).status == 304
         assert client.get("sub/only-new.png").body == b"only in the new root"
         for method in ("GET", "HEAD"):
             assert client.request(method, "sub/only-old.png").status == 404
