@@ -262,13 +262,7 @@ class ConfinedOpener:
                         st = stat(prefix + rest, follow_symlinks=follow)
                 except (OSError, ValueError):
                     return False
-                return (
-                    st.st_mtime_ns,
-                    st.st_size,
-                    st.st_ino,
-                    st.st_dev,
-                    st.st_ctime_ns,
-                ) == identity
+                return file_identity(st) == identity
 
             self.same = same_by_stat
 
